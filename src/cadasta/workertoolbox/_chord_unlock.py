@@ -1,0 +1,46 @@
+"""The cap on ``celery.chord_unlock`` retries.
+
+On a database result backend Celery polls a chord's header with the
+``celery.chord_unlock`` task, retrying every ``result_chord_retry_interval`` seconds
+(1 s by default) with ``max_retries=None``: a header that never completes is polled
+forever (celery/celery#1700, #2725). The cap ends the polling after
+``CHORD_UNLOCK_MAX_RETRIES`` attempts and marks the chord's body as failed, calling its
+errbacks, so that nobody waits for a result that will never come.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["CHORD_UNLOCK_TASK", "annotation", "apply_cap"]
+
+CHORD_UNLOCK_TASK = "celery.chord_unlock"
+
+
+def _fail_chord_body(
+    task: Any, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+) -> None:
+    """Mark the chord's body failed when ``celery.chord_unlock`` gives up."""
+    from celery.canvas import maybe_signature
+    from celery.exceptions import ChordError
+
+    if not isinstance(exc, task.MaxRetriesExceededError) or len(args) < 2:
+        return
+    group_id, body = args[0], maybe_signature(args[1], app=task.app)
+    reason = ChordError(
+        f"chord {group_id} did not complete: celery.chord_unlock gave up after "
+        f"{task.max_retries} retries (CHORD_UNLOCK_MAX_RETRIES)"
+    )
+    task.app.backend.chord_error_from_stack(body, reason)
+
+
+def annotation(max_retries: int) -> dict[str, Any]:
+    """Return the ``task_annotations`` entry that caps ``celery.chord_unlock``."""
+    return {"max_retries": max_retries, "on_failure": _fail_chord_body}
+
+
+def apply_cap(app: Any, max_retries: int) -> None:
+    """Cap ``celery.chord_unlock`` on *app*, whatever its annotations say."""
+    task = app.tasks[CHORD_UNLOCK_TASK]
+    for name, value in annotation(max_retries).items():
+        setattr(type(task), name, value)

@@ -1,0 +1,134 @@
+"""Reading settings from the environment.
+
+This is the only module that looks at environment variables. It receives the mapping
+to read (``os.environ`` in production, a plain dict in tests) and turns a variable's
+text into the type a setting expects.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ._celery_environment import CELERY_OWN_VARIABLES
+from ._secrets import masked
+from .exceptions import ConfigError
+
+__all__ = ["DEFAULT_ENV_PREFIX", "Environment", "parse_value"]
+
+#: The prefix of the environment variables the configuration reads, unless
+#: ``ENV_PREFIX`` (keyword) or ``CELERY_ENV_PREFIX`` (environment) says otherwise.
+DEFAULT_ENV_PREFIX = "CELERY_"
+
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
+
+_EXAMPLES: dict[type, str] = {
+    bool: "true or false",
+    int: "a whole number such as 3",
+    float: "a number such as 1.5",
+    list: "a list such as ['export', 'msg']",
+    tuple: "a tuple such as ('export', 'msg')",
+    dict: "a dict such as {'region': 'eu-west-1'}",
+}
+
+
+class Environment:
+    """The environment variables one configuration reads.
+
+    Args:
+        environ: The variables; ``os.environ`` when omitted.
+        prefix: The prefix every variable name starts with.
+
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None, prefix: str | None = None):
+        self._environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.prefix = (
+            prefix
+            if prefix is not None
+            else self._environ.get(f"{DEFAULT_ENV_PREFIX}ENV_PREFIX", DEFAULT_ENV_PREFIX)
+        )
+
+    def variable(self, keyword: str) -> str:
+        """Return the name of the variable that sets *keyword*."""
+        return f"{self.prefix}{keyword.upper()}"
+
+    def lookup(self, keyword: str) -> str | None:
+        """Return the raw text of the variable that sets *keyword*, if it is set."""
+        return self._environ.get(self.variable(keyword))
+
+    def get(self, keyword: str, default: Any) -> Any:
+        """Return the value of *keyword* from the environment, or *default*.
+
+        The text is parsed to the type of *default* (see :func:`parse_value`).
+
+        Raises:
+            ConfigError: The variable is set but does not parse.
+
+        """
+        raw = self.lookup(keyword)
+        if raw is None:
+            return default
+        return parse_value(self.variable(keyword), raw, default)
+
+    def unclaimed(self, claimed: set[str]) -> Iterator[tuple[str, str, str]]:
+        """Yield ``(variable, setting, raw)`` for the prefixed variables nobody else reads.
+
+        Skipped: the variables Celery or its command line read themselves, and those
+        whose lowercased name is in *claimed*.
+        """
+        for variable in sorted(self._environ):
+            if not variable.startswith(self.prefix) or variable in CELERY_OWN_VARIABLES:
+                continue
+            setting = variable[len(self.prefix) :].lower()
+            if setting and setting not in claimed:
+                yield variable, setting, self._environ[variable]
+
+
+def parse_value(variable: str, raw: str, default: Any) -> Any:
+    """Parse the text *raw* of *variable* to the type of *default*.
+
+    Strings (and a default of ``None``) are taken as they are; booleans accept
+    ``true``/``false``, ``yes``/``no``, ``on``/``off``, ``1``/``0``; every other type
+    is read as a Python literal with :func:`ast.literal_eval`, never evaluated as code.
+
+    Raises:
+        ConfigError: The text does not parse to the expected type.
+
+    """
+    if default is None or isinstance(default, str):
+        return raw
+    expected = type(default)
+    if expected is bool:
+        word = raw.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise _unparsable(variable, raw, bool)
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise _unparsable(variable, raw, expected) from None
+    return _coerce(variable, raw, value, expected)
+
+
+def _coerce(variable: str, raw: str, value: Any, expected: type) -> Any:
+    if expected in (list, tuple) and isinstance(value, (list, tuple)):
+        return expected(value)
+    if expected is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool):
+        return value
+    raise _unparsable(variable, raw, expected)
+
+
+def _unparsable(variable: str, raw: str, expected: type) -> ConfigError:
+    example = _EXAMPLES.get(expected, f"a {expected.__name__} written as a Python literal")
+    return ConfigError(
+        f"environment variable {variable}={masked(variable, raw)} is not a valid "
+        f"{expected.__name__}; expected {example}. Fix or unset the variable."
+    )

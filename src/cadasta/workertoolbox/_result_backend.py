@@ -1,0 +1,59 @@
+"""The result backend URL: PostgreSQL through SQLAlchemy and psycopg2.
+
+SQLAlchemy 2.1 made ``postgresql://`` mean the psycopg 3 driver; this library ships
+psycopg2-binary, so every URL it builds, and every ``db+postgresql://`` URL it is given,
+names ``postgresql+psycopg2`` explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from ._secrets import mask_url
+from .exceptions import ConfigError
+
+__all__ = ["build_result_backend", "render_result_backend"]
+
+_DRIVERLESS_POSTGRES = re.compile(r"^db\+postgres(?:ql)?://", re.IGNORECASE)
+_PSYCOPG2_PREFIX = "db+postgresql+psycopg2://"
+
+
+def build_result_backend(user: str, password: str, host: str, port: object, name: str) -> str:
+    """Return the default result backend URL, every part URL-escaped.
+
+    A password holding ``@``, ``:``, ``/``, ``#`` or ``%`` survives the round trip
+    through SQLAlchemy's URL parser.
+    """
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    escaped = [quote(str(part), safe="") for part in (user, password, name)]
+    return f"{_PSYCOPG2_PREFIX}{escaped[0]}:{escaped[1]}@{host}:{port}/{escaped[2]}"
+
+
+def render_result_backend(template: str, config: Any) -> str:
+    """Render a user's ``result_backend`` with ``template.format(config)``.
+
+    ``{0.RESULT_DB_USER}`` and the like are replaced by the configuration's variables;
+    a driver-less ``db+postgresql://`` is pinned to psycopg2.
+
+    Raises:
+        ConfigError: The template refers to something the configuration lacks, or its
+            braces are unbalanced.
+
+    """
+    if not isinstance(template, str):
+        raise ConfigError(
+            f"result_backend must be a URL string, not {type(template).__name__}; "
+            "pass result_backend='db+postgresql+psycopg2://…' or set CELERY_RESULT_BACKEND."
+        )
+    try:
+        rendered = template.format(config)
+    except (KeyError, IndexError, AttributeError, ValueError) as exc:
+        raise ConfigError(
+            f"result_backend {mask_url(template)!r} could not be rendered with "
+            f"str.format(config): {type(exc).__name__}: {exc}. Refer to variables as "
+            "{0.RESULT_DB_USER}, and write a literal brace as {{ or }}."
+        ) from None
+    return _DRIVERLESS_POSTGRES.sub(_PSYCOPG2_PREFIX, rendered)

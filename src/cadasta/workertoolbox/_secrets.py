@@ -1,0 +1,89 @@
+"""Values that carry secrets, and how they are shown.
+
+Passwords, DSNs and keys reach Celery as ordinary strings, so that every library that
+uses them works unchanged, but their ``repr`` never reveals them: Celery's
+``app.conf.humanize()``, pprint and log lines built with ``%r`` all go through ``repr``.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["MASK", "Secret", "SecretURL", "looks_secret", "mask_url", "masked", "protect"]
+
+MASK = "********"
+
+#: Names of settings and environment variables whose value is a secret as a whole.
+_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|DSN|API_?KEY|ACCESS_KEY|PRIVATE", re.IGNORECASE)
+#: Names of settings whose value is a URL that may hold a password.
+_URL_NAME = re.compile(r"URL|BACKEND|URI", re.IGNORECASE)
+
+
+class Secret(str):
+    """A string whose ``repr`` is masked: a password, a DSN, a key."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(MASK)
+
+
+class SecretURL(str):
+    """A URL whose ``repr`` masks the password it may contain."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(mask_url(str(self)))
+
+
+def mask_url(url: str) -> str:
+    """Return *url* with its password replaced by :data:`MASK`.
+
+    A URL that cannot be parsed is masked whole rather than risk showing a secret.
+    """
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return MASK
+    if password is None:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{hostport}"))
+
+
+def looks_secret(name: str) -> bool:
+    """Tell whether the setting or variable *name* holds a secret as a whole."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def masked(name: str, value: object) -> str:
+    """Return the ``repr`` of *value* as it may be shown for the setting *name*.
+
+    Secrets are masked whole; URLs lose their password.
+    """
+    if looks_secret(name):
+        return repr(MASK)
+    if isinstance(value, str) and _URL_NAME.search(name):
+        return repr(mask_url(value))
+    return repr(value)
+
+
+def protect(name: str, value: object) -> object:
+    """Wrap *value* so that its ``repr`` stays safe to show for the setting *name*.
+
+    Strings become :class:`Secret` or :class:`SecretURL` by the name they are stored
+    under; the values of a dict are protected by their own keys.
+    """
+    if isinstance(value, dict):
+        return {key: protect(str(key), item) for key, item in value.items()}
+    if not isinstance(value, str) or isinstance(value, (Secret, SecretURL)):
+        return value
+    if looks_secret(name):
+        return Secret(value)
+    if _URL_NAME.search(name):
+        return SecretURL(value)
+    return value

@@ -1,0 +1,400 @@
+""":class:`Config`: the diff between Celery's defaults and the architecture.
+
+Importing this module also connects a ``worker_init`` handler that runs
+:func:`~cadasta.workertoolbox.setup.setup_app` when a worker of an app configured with
+a :class:`Config` starts, as version 0.6 did.
+"""
+
+from __future__ import annotations
+
+import pprint
+from collections.abc import Callable, Iterator, Mapping
+from functools import cache
+from typing import Any
+
+from celery import signals
+
+from . import DEFAULT_QUEUES
+from ._chord_unlock import CHORD_UNLOCK_TASK, annotation
+from ._environment import Environment, parse_value
+from ._result_backend import build_result_backend, render_result_backend
+from ._routing import TaskRouter
+from ._secrets import protect
+from ._topology import Topology
+from ._validation import (
+    check_non_negative_int,
+    check_platform_queue_name,
+    check_queue_names,
+    check_transport_options,
+)
+from .exceptions import ConfigError
+
+__all__ = ["LIBRARY_VARIABLES", "Config"]
+
+#: The library's own variables (UPPERCASE) and their defaults. ``ENV_PREFIX`` and
+#: ``SETUP_SENTRY_LOGGING`` are resolved apart: the first decides how the others are
+#: read, the second defaults to whether ``SENTRY_DSN`` is set.
+LIBRARY_VARIABLES: Mapping[str, Any] = {
+    "QUEUES": DEFAULT_QUEUES,
+    "QUEUE_PREFIX": "dev",
+    "PLATFORM_QUEUE_NAME": "platform.fifo",
+    "RESULT_DB_USER": "worker",
+    "RESULT_DB_PASS": "cadasta",
+    "RESULT_DB_HOST": "localhost",
+    "RESULT_DB_PORT": "5432",
+    "RESULT_DB_NAME": "cadasta",
+    "CHORD_UNLOCK_MAX_RETRIES": 43200,
+    "SETUP_FILE_LOGGING": False,
+    "LOG_DIR": "logs",
+    "SENTRY_DSN": None,
+    "SENTRY_NAME": None,
+    "SENTRY_ENVIRONMENT": None,
+    "SENTRY_RELEASE": None,
+}
+
+_DEFAULT_TRANSPORT_OPTIONS: Mapping[str, Any] = {
+    "region": "us-west-2",
+    # Long polling: one ReceiveMessage call waits up to 20 s (SQS's maximum) for work.
+    "wait_time_seconds": 20,
+    # A task held unacknowledged (countdown, ETA, retry) longer than this is delivered
+    # again; one hour covers Celery's retry delays and countdowns of up to 30 minutes.
+    "visibility_timeout": 3600,
+    # Fail fast when the broker is unreachable instead of hanging a producer.
+    "max_retries": 3,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+
+_CELERY_TYPE_DEFAULTS: Mapping[str, Any] = {
+    "bool": False,
+    "int": 0,
+    "float": 0.0,
+    "tuple": (),
+    "list": [],
+    "dict": {},
+}
+
+#: Celery settings the configuration provides, with their defaults.
+_TASK_DEFAULTS: Mapping[str, Any] = {
+    "task_default_exchange": "task_exchange",
+    "task_default_exchange_type": "topic",
+    "task_track_started": True,
+    "imports": ("app.tasks",),
+}
+
+#: Lowercased names the configuration reads itself, never from the generic sweep.
+_READ_EXPLICITLY = frozenset(
+    {
+        "env_prefix",
+        "setup_sentry_logging",
+        "broker_url",
+        "broker_transport",
+        "broker_transport_options",
+        "result_backend",
+        "task_queues",
+        "task_routes",
+        "task_annotations",
+        "worker_hijack_root_logger",
+        *_TASK_DEFAULTS,
+    }
+)
+
+#: Spellings of version 0.6 accepted as keywords: old name -> new name.
+_ALIASES: Mapping[str, str] = {"queues": "QUEUES", "QUEUE_NAME_PREFIX": "QUEUE_PREFIX"}
+
+
+@cache
+def _celery_option_types() -> Mapping[str, str]:
+    from celery.app.defaults import NAMESPACES, flatten
+
+    return {name: option.type for name, option in flatten(NAMESPACES)}
+
+
+class Config(Mapping[str, Any]):
+    """The settings a Celery app needs to follow the architecture.
+
+    Pass it to ``app.config_from_object``. Lowercase names are Celery settings,
+    UPPERCASE names the library's variables; each comes from its keyword, else from
+    the environment variable ``{ENV_PREFIX}{NAME}`` (``CELERY_RESULT_DB_PASS``…), else
+    from its default. Any other ``{ENV_PREFIX}NAME`` variable becomes the Celery setting
+    ``name``, parsed to the type Celery gives it.
+
+    A :class:`Config` is a read-only mapping of those names: Celery sees exactly the
+    settings and variables, and ``repr`` masks every secret.
+
+    Args:
+        environ: The environment to read; ``os.environ`` when omitted.
+        **settings: Celery settings and library variables. ``queues`` is accepted for
+            ``QUEUES``.
+
+    Raises:
+        ConfigError: Listing every problem found.
+
+    .. versionadded:: 1.0
+       Reading from a mapping given as *environ*; errors as :class:`ConfigError`.
+
+    """
+
+    # The library's variables, set on every instance (see LIBRARY_VARIABLES).
+    ENV_PREFIX: str
+    QUEUES: list[str]
+    QUEUE_PREFIX: str
+    PLATFORM_QUEUE_NAME: str
+    RESULT_DB_USER: str
+    RESULT_DB_PASS: str
+    RESULT_DB_HOST: str
+    RESULT_DB_PORT: str
+    RESULT_DB_NAME: str
+    CHORD_UNLOCK_MAX_RETRIES: int
+    SETUP_FILE_LOGGING: bool
+    LOG_DIR: str
+    SENTRY_DSN: str | None
+    SENTRY_NAME: str | None
+    SENTRY_ENVIRONMENT: str | None
+    SENTRY_RELEASE: str | None
+    SETUP_SENTRY_LOGGING: bool
+    # The Celery settings the configuration itself reads back.
+    task_default_exchange: str
+    task_default_exchange_type: str
+
+    def __init__(self, *, environ: Mapping[str, str] | None = None, **settings: Any) -> None:
+        problems: list[str] = []
+        self._given = self._resolve_aliases(settings, problems)
+        prefix = self._given.get("ENV_PREFIX")
+        if prefix is not None and not isinstance(prefix, str):
+            problems.append(f"ENV_PREFIX={prefix!r} must be a string such as 'CELERY_'.")
+            prefix = None
+        self._environment = Environment(environ, prefix)
+        self.ENV_PREFIX = self._environment.prefix
+
+        def attempt(step: Callable[..., Any], *args: Any) -> bool:
+            try:
+                step(*args)
+            except ConfigError as error:
+                problems.extend(error.problems)
+                return False
+            return True
+
+        for keyword, default in LIBRARY_VARIABLES.items():
+            if not attempt(self.set, keyword, default):
+                setattr(self, keyword, default)
+        if not attempt(self.set, "SETUP_SENTRY_LOGGING", bool(self.SENTRY_DSN)):
+            self.SETUP_SENTRY_LOGGING = False
+        problems.extend(self._check_variables())
+        attempt(self._set_broker)
+        attempt(self._set_result_backend)
+        attempt(self._set_task_defaults)
+        attempt(self._set_unclaimed_from_environment)
+        for keyword, value in self._given.items():
+            if keyword not in vars(self):
+                setattr(self, keyword, protect(keyword, value))
+        if problems:
+            raise ConfigError(problems)
+        self._apply_side_effects()
+
+    # -- the 0.6 API --------------------------------------------------------------------
+
+    def set(self, keyword: str, default: Any, from_env: bool = True) -> Any:
+        """Set *keyword* from its keyword, else its environment variable, else *default*.
+
+        The variable is ``{ENV_PREFIX}{KEYWORD}``; when *default* is not a string (nor
+        ``None``), its text is parsed with :func:`ast.literal_eval` to the default's type.
+
+        Returns:
+            The value set.
+
+        Raises:
+            ConfigError: The environment variable does not parse.
+
+        """
+        if keyword in self._given:
+            value = self._given[keyword]
+        elif from_env:
+            value = self._environment.get(keyword, default)
+        else:
+            value = default
+        setattr(self, keyword, protect(keyword, value))
+        return getattr(self, keyword)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the Celery settings: the lowercase names and their values."""
+        return {key: value for key, value in self.items() if key == key.lower()}
+
+    # -- the mapping Celery reads -------------------------------------------------------
+
+    def _public(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for cls in reversed(type(self).__mro__[: type(self).__mro__.index(Config)]):
+            for key, value in vars(cls).items():
+                if (
+                    not key.startswith("_")
+                    and not callable(value)
+                    and not hasattr(value, "__get__")
+                ):
+                    found[key] = value
+        found.update((k, v) for k, v in vars(self).items() if not k.startswith("_"))
+        return found
+
+    def __getitem__(self, key: str) -> Any:
+        public = self._public()
+        return public[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._public())
+
+    def __len__(self) -> int:
+        return len(self._public())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({pprint.pformat(self._public())})"
+
+    # -- how each part is resolved ------------------------------------------------------
+
+    @staticmethod
+    def _resolve_aliases(settings: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+        given = dict(settings)
+        for old, new in _ALIASES.items():
+            if old in given:
+                if new in given:
+                    problems.append(f"{old} and {new} name the same variable; give only {new}.")
+                given[new] = given.pop(old)
+        return given
+
+    @property
+    def _queue_name_prefix(self) -> str:
+        prefix = self.QUEUE_PREFIX
+        return f"{prefix}-" if isinstance(prefix, str) and prefix else ""
+
+    def _check_variables(self) -> list[str]:
+        problems: list[str] = []
+        queue_prefix: object = self.QUEUE_PREFIX
+        if not isinstance(queue_prefix, str):
+            problems.append(f"QUEUE_PREFIX={queue_prefix!r} must be a string such as 'dev'.")
+        names, queue_problems = check_queue_names(self.QUEUES, "QUEUES", self._queue_name_prefix)
+        problems += queue_problems
+        if not queue_problems:
+            self.QUEUES = list(names)
+        problems += check_platform_queue_name(
+            self.PLATFORM_QUEUE_NAME, self._queue_name_prefix, names
+        )
+        problems += check_non_negative_int(
+            self.CHORD_UNLOCK_MAX_RETRIES, "CHORD_UNLOCK_MAX_RETRIES"
+        )
+        return problems
+
+    def _set_broker(self) -> None:
+        url = self._given.get("broker_url", self._environment.lookup("broker_url"))
+        if url is not None:
+            self.set("broker_url", url)
+        scheme = str(url).split("://", 1)[0].lower() if url else "sqs"
+        transport = self.set("broker_transport", "sqs" if scheme == "sqs" else None)
+        if transport not in (None, scheme) and url:
+            raise ConfigError(
+                f"broker_transport={transport!r} contradicts broker_url, whose scheme is "
+                f"{scheme!r}; Celery would use {transport!r} and ignore the URL's scheme. "
+                "Remove broker_transport, or make the two agree."
+            )
+        if transport is None:
+            delattr(self, "broker_transport")
+        given = self.set("broker_transport_options", {})
+        problems = check_transport_options(given)
+        if problems:
+            raise ConfigError(problems)
+        options = {
+            **_DEFAULT_TRANSPORT_OPTIONS,
+            "queue_name_prefix": self._queue_name_prefix,
+            **given,
+        }
+        self.broker_transport_options = protect("broker_transport_options", options)
+
+    def _set_result_backend(self) -> None:
+        template = self._given.get("result_backend", self._environment.lookup("result_backend"))
+        if template is None:
+            url = build_result_backend(
+                self.RESULT_DB_USER,
+                self.RESULT_DB_PASS,
+                self.RESULT_DB_HOST,
+                self.RESULT_DB_PORT,
+                self.RESULT_DB_NAME,
+            )
+        else:
+            url = render_result_backend(template, self)
+        self.result_backend = protect("result_backend", url)
+
+    def _set_task_defaults(self) -> None:
+        problems: list[str] = []
+        for keyword, default in _TASK_DEFAULTS.items():
+            try:
+                self.set(keyword, default)
+            except ConfigError as error:
+                problems.extend(error.problems)
+                setattr(self, keyword, default)
+        if self.SETUP_FILE_LOGGING:
+            self.set("worker_hijack_root_logger", False, from_env=False)
+        topology = Topology.build(
+            self.QUEUES,
+            self.PLATFORM_QUEUE_NAME,
+            self.task_default_exchange,
+            self.task_default_exchange_type,
+        )
+        self.set("task_queues", topology.task_queues, from_env=False)
+        self.set("task_routes", (TaskRouter(topology),), from_env=False)
+        self.task_annotations = self._annotations()
+        if problems:
+            raise ConfigError(problems)
+
+    def _annotations(self) -> Any:
+        cap = annotation(self.CHORD_UNLOCK_MAX_RETRIES)
+        given = self._given.get("task_annotations")
+        if given is None:
+            return {CHORD_UNLOCK_TASK: cap}
+        if isinstance(given, Mapping):
+            return {**given, CHORD_UNLOCK_TASK: {**cap, **given.get(CHORD_UNLOCK_TASK, {})}}
+        given_list = list(given) if isinstance(given, (list, tuple)) else [given]
+        return ({CHORD_UNLOCK_TASK: cap}, *given_list)
+
+    def _set_unclaimed_from_environment(self) -> None:
+        claimed = {key.lower() for key in (*vars(self), *self._given, *LIBRARY_VARIABLES)}
+        claimed |= _READ_EXPLICITLY
+        types = _celery_option_types()
+        problems: list[str] = []
+        for variable, setting, raw in self._environment.unclaimed(claimed):
+            default = _CELERY_TYPE_DEFAULTS.get(types.get(setting, "string"))
+            try:
+                value = parse_value(variable, raw, default)
+            except ConfigError as error:
+                problems.extend(error.problems)
+            else:
+                setattr(self, setting, protect(setting, value))
+        if problems:
+            raise ConfigError(problems)
+
+    def _apply_side_effects(self) -> None:
+        if self.SETUP_FILE_LOGGING:
+            from ._logging import configure_file_logging
+
+            configure_file_logging(self.LOG_DIR)
+        if self.SETUP_SENTRY_LOGGING:
+            from ._sentry import init_sentry
+
+            init_sentry(
+                dsn=self.SENTRY_DSN,
+                name=self.SENTRY_NAME,
+                environment=self.SENTRY_ENVIRONMENT,
+                release=self.SENTRY_RELEASE,
+            )
+
+
+def _set_up_worker(sender: Any = None, **kwargs: Any) -> None:
+    """Set up the app of a starting worker, if a :class:`Config` configured it."""
+    from .setup import is_configured_by_toolbox, setup_app
+
+    app = getattr(sender, "app", None)
+    if app is not None and is_configured_by_toolbox(app):
+        setup_app(app, throw=False)
+
+
+signals.worker_init.connect(
+    _set_up_worker, weak=False, dispatch_uid="cadasta.workertoolbox.setup_worker"
+)

@@ -1,0 +1,63 @@
+"""
+Shared fixtures: isolation of global state, and apps configured with Config.
+
+Celery apps, connected signals, logging and kombu's in-memory transport state are
+process-wide; every test starts from a clean slate and leaves one behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from celery import Celery
+from kombu.transport import memory
+
+from cadasta.workertoolbox.conf import Config
+
+
+@pytest.fixture(autouse=True)
+def _isolated_process_state() -> Iterator[None]:
+    """Restore os.environ, the root logger and kombu's memory broker after each test."""
+    environ = dict(os.environ)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    memory.Transport.global_state.clear()
+    yield
+    memory.Transport.global_state.clear()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    os.environ.clear()
+    os.environ.update(environ)
+
+
+@pytest.fixture
+def make_config() -> Callable[..., Config]:
+    """Build a Config that reads an empty environment unless one is given."""
+
+    def make(environ: dict[str, str] | None = None, **settings: Any) -> Config:
+        return Config(environ={} if environ is None else environ, **settings)
+
+    return make
+
+
+@pytest.fixture
+def make_app(make_config: Callable[..., Config]) -> Iterator[Callable[..., Celery]]:
+    """Build Celery apps configured with Config on kombu's memory transport."""
+    apps: list[Celery] = []
+
+    def make(
+        main: str = "worker", environ: dict[str, str] | None = None, **settings: Any
+    ) -> Celery:
+        settings.setdefault("broker_url", "memory://")
+        app = Celery(main, set_as_current=False)
+        app.config_from_object(make_config(environ, **settings))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.close()
