@@ -1,0 +1,303 @@
+"""The real services the integration tests talk to, found or started here.
+
+- SQS: moto's server on a free loopback port, reached by kombu, boto3 and pycurl over
+  SQS's HTTP API. AWS itself is never contacted.
+- PostgreSQL: ``TEST_DATABASE_URL``, else the server on 127.0.0.1:5432, else a throwaway
+  cluster started with ``initdb``/``pg_ctl`` where the binaries exist.
+- RabbitMQ: ``TEST_AMQP_URL``, else 127.0.0.1:5672 with guest/guest.
+
+A missing service skips the tests that need it, except under ``CI=true``, where it
+fails them: CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+#: Dummy credentials: moto's server accepts any, and AWS is never reached.
+AWS_KEY = "testing-key"
+AWS_SECRET = "testing-secret-value"
+AWS_REGION = "us-west-2"
+
+
+def unavailable(what: str, why: str) -> NoReturn:
+    """Skip the test, or fail it under ``CI=true``."""
+    message = f"{what} is not available: {why}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: a missing service fails the run)", pytrace=False)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    """Return a TCP port on loopback that nothing listens on now."""
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Tell whether something accepts TCP connections on *host*:*port*."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+# -- SQS --------------------------------------------------------------------------------
+
+
+@dataclass
+class SQSEndpoint:
+    """moto's SQS server on loopback, and ways to look into its queues."""
+
+    host: str
+    port: int
+    server: Any = field(repr=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        """The HTTP endpoint boto3 talks to."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def broker_url(self) -> str:
+        """The Celery broker URL of the endpoint (kombu's SQS transport)."""
+        return f"sqs://{AWS_KEY}:{AWS_SECRET}@{self.host}:{self.port}"
+
+    def client(self) -> Any:
+        """Return a boto3 SQS client for the endpoint."""
+        import boto3
+
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.endpoint_url,
+            region_name=AWS_REGION,
+            aws_access_key_id=AWS_KEY,
+            aws_secret_access_key=AWS_SECRET,
+        )
+
+    def queue_names(self, prefix: str) -> list[str]:
+        """Return the names of the queues whose name starts with *prefix*."""
+        urls = self.client().list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
+        return sorted(url.rsplit("/", 1)[1] for url in urls)
+
+    def queue_attributes(self, name: str) -> dict[str, str]:
+        """Return all attributes of the queue *name*."""
+        client = self.client()
+        url = client.get_queue_url(QueueName=name)["QueueUrl"]
+        return dict(client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"])
+
+    def drain(self, name: str, wait: float = 0.0) -> list[dict[str, Any]]:
+        """Receive and delete every message of queue *name*; return the Celery messages.
+
+        Each item is the decoded kombu envelope (``headers``, ``properties``, ``body``…).
+        With *wait*, keep polling that many seconds for messages still on their way.
+        """
+        client = self.client()
+        url = client.get_queue_url(QueueName=name)["QueueUrl"]
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + wait
+        while True:
+            received = client.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=0
+            ).get("Messages", [])
+            for message in received:
+                messages.append(decode_kombu_message(message["Body"]))
+                client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            if not received and time.monotonic() >= deadline:
+                return messages
+            if not received:
+                time.sleep(0.2)
+
+
+def decode_kombu_message(body: str) -> dict[str, Any]:
+    """Decode the body of an SQS message written by kombu's SQS transport."""
+    try:
+        text = base64.b64decode(body, validate=True).decode()
+    except ValueError:
+        text = body
+    decoded: dict[str, Any] = json.loads(text)
+    return decoded
+
+
+def task_id(envelope: dict[str, Any]) -> str:
+    """Return the task id of a decoded Celery message (protocol 2)."""
+    return str(envelope["headers"]["id"])
+
+
+def task_name(envelope: dict[str, Any]) -> str:
+    """Return the task name of a decoded Celery message (protocol 2)."""
+    return str(envelope["headers"]["task"])
+
+
+@contextmanager
+def running_sqs_endpoint() -> Iterator[SQSEndpoint]:
+    """Run moto's SQS server on a free loopback port for the duration of the block."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        unavailable("moto's server", 'install the "local" extra: pip install ".[local]"')
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield SQSEndpoint(host=host, port=int(port), server=server)
+    finally:
+        server.stop()
+
+
+def unique_prefix() -> str:
+    """A queue prefix that no other test uses, so tests share one endpoint safely."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+
+def postgres_reachable(url: str) -> str | None:
+    """Return why *url* cannot be reached, or ``None`` when it can."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT 1"))
+    except Exception as error:  # any driver error means: not usable
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        engine.dispose()
+    return None
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster of its own, in a temporary folder, on a free port.
+
+    Started with ``initdb`` and ``pg_ctl``; it can be stopped and started again to
+    simulate an outage. As root, the cluster runs as the ``postgres`` user.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="toolbox-pg-"))
+        self.data = self.directory / "data"
+        self._as_user: list[str] = []
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self.directory, "postgres")
+
+    @staticmethod
+    def binaries_available() -> bool:
+        """Tell whether ``initdb`` and ``pg_ctl`` are on the PATH."""
+        return bool(shutil.which("initdb") and shutil.which("pg_ctl"))
+
+    @property
+    def admin_url(self) -> str:
+        """The URL of the cluster's superuser ``postgres``, database ``postgres``."""
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *command: str) -> None:
+        subprocess.run(
+            [*self._as_user, *command],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+
+    def init(self) -> None:
+        """Create the cluster (trust authentication, superuser ``postgres``)."""
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-t", "60", "start",
+                  "-l", str(self.directory / "server.log"))  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop the server at once (``-m immediate``, like a crash or an outage)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def remove(self) -> None:
+        """Stop the server if it runs and delete its folder."""
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self.stop()
+            except subprocess.SubprocessError:
+                pass
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def local_postgres_url() -> str:
+    """The URL of the PostgreSQL server the integration tests use by default."""
+    return os.environ.get(
+        "TEST_DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+    )
+
+
+def with_database(url: str, database: str) -> str:
+    """Return *url* pointing at *database* instead."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """Create the database *name* and return its URL (same credentials)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return with_database(admin_url, name)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop the database *name*, disconnecting whoever is still connected."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+# -- RabbitMQ --------------------------------------------------------------------------
+
+
+def amqp_url() -> str:
+    """The URL of the RabbitMQ broker the integration tests use."""
+    return os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def amqp_reachable(url: str) -> str | None:
+    """Return why the AMQP broker at *url* cannot be reached, or ``None``."""
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as error:  # any transport error means: not usable
+        return f"{type(error).__name__}: {error}"
+    return None
