@@ -23,7 +23,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -241,10 +241,8 @@ class ThrowawayPostgres:
     def remove(self) -> None:
         """Stop the server if it runs and delete its folder."""
         if (self.data / "postmaster.pid").exists():
-            try:
+            with suppress(subprocess.SubprocessError):
                 self.stop()
-            except subprocess.SubprocessError:
-                pass
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
