@@ -1,10 +1,78 @@
-"""Sentry (placeholder, replaced in this session)."""
+"""Reporting errors to Sentry.
+
+With ``SETUP_SENTRY_LOGGING`` (true by default when ``SENTRY_DSN`` is set),
+:class:`~cadasta.workertoolbox.conf.Config` calls :func:`init_sentry`: sentry-sdk reports
+every task that fails and every record logged at ERROR and above. sentry-sdk is an
+optional dependency (the ``sentry`` extra), imported only here and only then.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ._secrets import Secret
+from .exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from sentry_sdk.transport import Transport
+
+__all__ = ["init_sentry"]
+
+_MISSING_DSN = (
+    "SETUP_SENTRY_LOGGING is true but SENTRY_DSN is not set. Set SENTRY_DSN (the "
+    "environment variable CELERY_SENTRY_DSN by default) to the DSN of the Sentry "
+    "project, or set SETUP_SENTRY_LOGGING to false."
+)
+_MISSING_SDK = (
+    "SENTRY_DSN (or SETUP_SENTRY_LOGGING) is set but sentry-sdk is missing; install it "
+    'with pip install "cadasta-workertoolbox[sentry]", or unset the variable.'
+)
+
 
 def init_sentry(
-    dsn: str | None, name: str | None, environment: str | None, release: str | None
+    dsn: str | None,
+    name: str | None,
+    environment: str | None,
+    release: str | None,
+    *,
+    transport: Transport | None = None,
 ) -> None:
-    """Initialise sentry-sdk."""
-    raise NotImplementedError
+    """Initialise sentry-sdk with its Celery and logging integrations.
+
+    Call it before the worker starts: the Celery integration hooks into the tasks as
+    the worker prepares them. The DSN is never logged nor shown in an error.
+
+    Args:
+        dsn: The DSN of the Sentry project (``SENTRY_DSN``).
+        name: The name the process reports as (``SENTRY_NAME``); the host name when
+            ``None``.
+        environment: The environment reported (``SENTRY_ENVIRONMENT``); sentry-sdk's
+            default when ``None``.
+        release: The release reported (``SENTRY_RELEASE``); sentry-sdk's default when
+            ``None``.
+        transport: Where events go instead of the Sentry server: for tests, or for a
+            process that ships its events another way.
+
+    Raises:
+        ConfigError: *dsn* is empty, or sentry-sdk is not installed; both are
+            reported at once.
+
+    """
+    problems = [] if dsn else [_MISSING_DSN]
+    try:
+        import sentry_sdk
+        from sentry_sdk.integrations.celery import CeleryIntegration
+        from sentry_sdk.integrations.logging import LoggingIntegration
+    except ImportError:
+        raise ConfigError([*problems, _MISSING_SDK]) from None
+    if not dsn:
+        raise ConfigError(problems)
+    sentry_sdk.init(
+        # A Secret, so that sentry-sdk's own debug output shows it masked.
+        dsn=Secret(dsn),
+        server_name=name,
+        environment=environment,
+        release=release,
+        integrations=[CeleryIntegration(), LoggingIntegration()],
+        transport=transport,
+    )
