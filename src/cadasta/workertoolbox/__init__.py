@@ -4,15 +4,43 @@ The public names live in their own modules, kept where version 0.6 had them:
 :class:`cadasta.workertoolbox.conf.Config`, :func:`cadasta.workertoolbox.setup.setup_app`,
 :func:`cadasta.workertoolbox.tests.build_functional_tests` and
 :mod:`cadasta.workertoolbox.utils`. This module holds only what the others share and
-imports nothing heavy, so that ``import cadasta.workertoolbox`` stays cheap.
+imports nothing heavy, so that ``import cadasta.workertoolbox`` stays cheap:
+:func:`~cadasta.workertoolbox.provisioning.provision_result_db` and its report are
+re-exported here, but their module (and SQLAlchemy) is imported on first use.
 """
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_QUEUES", "__version__"]
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .provisioning import ProvisionReport, provision_result_db
+
+__all__ = ["DEFAULT_QUEUES", "ProvisionReport", "__version__", "provision_result_db"]
 
 __version__ = "1.0.0.dev0"
 
 #: The work queues a :class:`~cadasta.workertoolbox.conf.Config` declares when it is given
 #: none. ``celery`` and the platform's monitor queue are always added to these.
 DEFAULT_QUEUES: tuple[str, ...] = ("export", "msg")
+
+#: Public names imported on first access, and the module that defines each.
+_LAZY: dict[str, str] = {
+    "ProvisionReport": "provisioning",
+    "provision_result_db": "provisioning",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the lazily re-exported *name* from its module on first access."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
