@@ -1,5 +1,4 @@
-"""
-Shared fixtures: isolation of global state, and apps configured with Config.
+"""Shared fixtures: isolation of global state, and apps configured with Config.
 
 Celery apps, connected signals, logging and kombu's in-memory transport state are
 process-wide; every test starts from a clean slate and leaves one behind.

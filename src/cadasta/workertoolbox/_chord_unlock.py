@@ -20,9 +20,14 @@ CHORD_UNLOCK_TASK = "celery.chord_unlock"
 def _fail_chord_body(
     task: Any, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
 ) -> None:
-    """Mark the chord's body failed when ``celery.chord_unlock`` gives up."""
+    """Mark the chord's body failed when ``celery.chord_unlock`` gives up.
+
+    Recent Celery versions (5.7 among them) fail the body themselves before giving up and
+    run its errbacks; the body's result then only gets this reason, so that they run once.
+    """
     from celery.canvas import maybe_signature
     from celery.exceptions import ChordError
+    from celery.states import READY_STATES
 
     if not isinstance(exc, task.MaxRetriesExceededError) or len(args) < 2:
         return
@@ -31,7 +36,11 @@ def _fail_chord_body(
         f"chord {group_id} did not complete: celery.chord_unlock gave up after "
         f"{task.max_retries} retries (CHORD_UNLOCK_MAX_RETRIES)"
     )
-    task.app.backend.chord_error_from_stack(body, reason)
+    backend = task.app.backend
+    if body.id and backend.get_state(body.id) in READY_STATES:
+        backend.mark_as_failure(body.id, reason, call_errbacks=False)
+    else:
+        backend.chord_error_from_stack(body, reason)
 
 
 def annotation(max_retries: int) -> dict[str, Any]:

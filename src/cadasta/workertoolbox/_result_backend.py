@@ -26,9 +26,17 @@ def build_result_backend(user: str, password: str, host: str, port: object, name
     A password holding ``@``, ``:``, ``/``, ``#`` or ``%`` survives the round trip
     through SQLAlchemy's URL parser.
     """
+    host = str(host)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"  # an IPv6 address
-    escaped = [quote(str(part), safe="") for part in (user, password, name)]
+    try:
+        escaped = [quote(str(part), safe="") for part in (user, password, name)]
+    except UnicodeEncodeError:
+        # Text os.environ decoded from bytes that are not UTF-8 (lone surrogates).
+        raise ConfigError(
+            "RESULT_DB_USER, RESULT_DB_PASS and RESULT_DB_NAME must be valid UTF-8 text; "
+            "one holds bytes that are not. Fix the variable, or give result_backend."
+        ) from None
     return f"{_PSYCOPG2_PREFIX}{escaped[0]}:{escaped[1]}@{host}:{port}/{escaped[2]}"
 
 
@@ -50,7 +58,7 @@ def render_result_backend(template: str, config: Any) -> str:
         )
     try:
         rendered = template.format(config)
-    except (KeyError, IndexError, AttributeError, ValueError) as exc:
+    except (KeyError, IndexError, AttributeError, ValueError, TypeError) as exc:
         raise ConfigError(
             f"result_backend {mask_url(template)!r} could not be rendered with "
             f"str.format(config): {type(exc).__name__}: {exc}. Refer to variables as "

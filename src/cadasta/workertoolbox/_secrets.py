@@ -8,7 +8,7 @@ uses them works unchanged, but their ``repr`` never reveals them: Celery's
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 __all__ = ["MASK", "Secret", "SecretURL", "looks_secret", "mask_url", "masked", "protect"]
 
@@ -41,18 +41,21 @@ class SecretURL(str):
 def mask_url(url: str) -> str:
     """Return *url* with its password replaced by :data:`MASK`.
 
-    A URL that cannot be parsed is masked whole rather than risk showing a secret.
+    The password runs from the user's ``:`` to the last ``@``, so that one holding an
+    unescaped ``/``, ``?``, ``#`` or ``@`` (which :func:`urlsplit` would cut short) is
+    masked whole; an ``@`` in a path or query may then mask more than the password. A
+    URL that cannot be parsed is masked whole rather than risk showing a secret.
     """
     try:
-        parts = urlsplit(url)
-        password = parts.password
+        urlsplit(url)
     except ValueError:
         return MASK
-    if password is None:
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not separator or not at or ":" not in userinfo:
         return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
     user = userinfo.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{hostport}"))
+    return f"{scheme}://{user}:{MASK}@{hostpart}"
 
 
 def looks_secret(name: str) -> bool:

@@ -160,7 +160,11 @@ class Config(Mapping[str, Any]):
 
     def __init__(self, *, environ: Mapping[str, str] | None = None, **settings: Any) -> None:
         problems: list[str] = []
-        self._given = self._resolve_aliases(settings, problems)
+        # A subclass's class attributes are given like keywords, which beat them.
+        self._given = {
+            **self._class_settings(problems),
+            **self._resolve_aliases(settings, problems),
+        }
         prefix = self._given.get("ENV_PREFIX")
         if prefix is not None and not isinstance(prefix, str):
             problems.append(f"ENV_PREFIX={prefix!r} must be a string such as 'CELERY_'.")
@@ -223,18 +227,24 @@ class Config(Mapping[str, Any]):
 
     # -- the mapping Celery reads -------------------------------------------------------
 
-    def _public(self) -> dict[str, Any]:
+    @classmethod
+    def _class_settings(cls, problems: list[str]) -> dict[str, Any]:
+        """Return the settings and variables subclasses give as class attributes.
+
+        A subclass's attributes override its bases', whatever their spelling.
+        """
         found: dict[str, Any] = {}
-        for cls in reversed(type(self).__mro__[: type(self).__mro__.index(Config)]):
-            for key, value in vars(cls).items():
-                if (
-                    not key.startswith("_")
-                    and not callable(value)
-                    and not hasattr(value, "__get__")
-                ):
-                    found[key] = value
-        found.update((k, v) for k, v in vars(self).items() if not k.startswith("_"))
+        for klass in reversed(cls.__mro__[: cls.__mro__.index(Config)]):
+            own = {
+                key: value
+                for key, value in vars(klass).items()
+                if not key.startswith("_") and not callable(value) and not hasattr(value, "__get__")
+            }
+            found.update(cls._resolve_aliases(own, problems))
         return found
+
+    def _public(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
     def __getitem__(self, key: str) -> Any:
         public = self._public()
@@ -273,8 +283,8 @@ class Config(Mapping[str, Any]):
             problems.append(f"QUEUE_PREFIX={queue_prefix!r} must be a string such as 'dev'.")
         names, queue_problems = check_queue_names(self.QUEUES, "QUEUES", self._queue_name_prefix)
         problems += queue_problems
-        if not queue_problems:
-            self.QUEUES = list(names)
+        # Only the valid names, so that the topology can be built whatever was given.
+        self.QUEUES = list(names)
         problems += check_platform_queue_name(
             self.PLATFORM_QUEUE_NAME, self._queue_name_prefix, names
         )
@@ -340,7 +350,10 @@ class Config(Mapping[str, Any]):
         )
         self.set("task_queues", topology.task_queues, from_env=False)
         self.set("task_routes", (TaskRouter(topology),), from_env=False)
-        self.task_annotations = self._annotations()
+        try:
+            self.task_annotations = self._annotations()
+        except ConfigError as error:
+            problems.extend(error.problems)
         if problems:
             raise ConfigError(problems)
 
@@ -350,7 +363,13 @@ class Config(Mapping[str, Any]):
         if given is None:
             return {CHORD_UNLOCK_TASK: cap}
         if isinstance(given, Mapping):
-            return {**given, CHORD_UNLOCK_TASK: {**cap, **given.get(CHORD_UNLOCK_TASK, {})}}
+            own = given.get(CHORD_UNLOCK_TASK, {})
+            if not isinstance(own, Mapping):
+                raise ConfigError(
+                    f"task_annotations[{CHORD_UNLOCK_TASK!r}]={own!r} must be a dict of task "
+                    "attributes, e.g. {'max_retries': 100}; it is merged over the cap."
+                )
+            return {**given, CHORD_UNLOCK_TASK: {**cap, **own}}
         given_list = list(given) if isinstance(given, (list, tuple)) else [given]
         return ({CHORD_UNLOCK_TASK: cap}, *given_list)
 
