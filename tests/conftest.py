@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from celery import Celery
+from celery import Celery, _state
+from kombu import pools
 from kombu.transport import memory
 
 from cadasta.workertoolbox.conf import Config
@@ -20,13 +21,25 @@ from cadasta.workertoolbox.conf import Config
 
 @pytest.fixture(autouse=True)
 def _isolated_process_state() -> Iterator[None]:
-    """Restore os.environ, the root logger and kombu's memory broker after each test."""
+    """
+    Restore what tests share through the process, after each test.
+
+    os.environ; the root logger; kombu's memory broker and its connection pools (which
+    remember what each pooled connection declared); Celery's default and current app and
+    its "joining would block" flag, which a worker's solo pool sets for the process.
+    """
     environ = dict(os.environ)
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    default_app, current_app = _state.default_app, _state._tls.current_app
+    join_will_block = _state.task_join_will_block()
     memory.Transport.global_state.clear()
     yield
     memory.Transport.global_state.clear()
+    pools.reset()
+    _state.set_default_app(default_app)
+    _state._set_current_app(current_app)
+    _state._set_task_join_will_block(join_will_block)
     root.handlers[:] = handlers
     root.setLevel(level)
     os.environ.clear()

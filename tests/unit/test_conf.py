@@ -346,7 +346,6 @@ def test_celerys_own_variables_are_not_swept(make_config: MakeConfig, variable: 
         ("CELERY_TASK_ROUTES", "task_routes"),
         ("CELERY_TASK_QUEUES", "task_queues"),
         ("CELERY_TASK_ANNOTATIONS", "task_annotations"),
-        ("CELERY_WORKER_HIJACK_ROOT_LOGGER", "worker_hijack_root_logger"),
     ],
 )
 def test_what_the_configuration_builds_is_not_swept(
@@ -356,6 +355,12 @@ def test_what_the_configuration_builds_is_not_swept(
     config = make_config({variable: "{}"})
     assert config.get(setting) != "{}"
     assert config.get(setting) != {}
+
+
+def test_hijacking_the_root_logger_from_the_environment(make_config: MakeConfig) -> None:
+    """Without file logging, worker_hijack_root_logger is an ordinary swept setting."""
+    config = make_config({"CELERY_WORKER_HIJACK_ROOT_LOGGER": "false"})
+    assert config["worker_hijack_root_logger"] is False
 
 
 def test_swept_values_that_do_not_parse(make_config: MakeConfig) -> None:
@@ -510,15 +515,43 @@ def test_result_backend_password_not_utf8(make_config: MakeConfig) -> None:
         make_config({"CELERY_RESULT_DB_PASS": "pass\udcff"})
 
 
-@pytest.mark.parametrize("source", ["keyword", "environment"])
+@pytest.mark.parametrize("source", ["keyword", "prefixed variable"])
 def test_result_backend_template(make_config: MakeConfig, source: str) -> None:
     """A result_backend given is rendered with str.format(config); postgresql gets psycopg2."""
     template = "db+postgresql://{0.RESULT_DB_USER}:{0.RESULT_DB_PASS}@{0.RESULT_DB_HOST}/x"
     if source == "keyword":
         config = make_config(result_backend=template, RESULT_DB_PASS="pw")
     else:
-        config = make_config({"CELERY_RESULT_BACKEND": template}, RESULT_DB_PASS="pw")
+        config = make_config(
+            {"WORKER_RESULT_BACKEND": template}, ENV_PREFIX="WORKER_", RESULT_DB_PASS="pw"
+        )
     assert config["result_backend"] == "db+postgresql+psycopg2://worker:pw@localhost/x"
+
+
+def test_celery_result_backend_variable_cannot_be_a_template(make_config: MakeConfig) -> None:
+    """Celery reads CELERY_RESULT_BACKEND as it is, so a template there is refused, masked."""
+    template = "db+postgresql://{0.RESULT_DB_USER}:s3cret@{0.RESULT_DB_HOST}/x"
+    with pytest.raises(ConfigError, match="CELERY_RESULT_BACKEND=") as caught:
+        make_config({"CELERY_RESULT_BACKEND": template})
+    message = str(caught.value)
+    assert "final URL" in message
+    assert "db+postgresql+psycopg2://worker:********@localhost/x" in message
+    assert "s3cret" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "setting", "value"),
+    [
+        ("CELERY_RESULT_BACKEND", "result_backend", "db+postgresql+psycopg2://u:p@h/env"),
+        ("CELERY_BROKER_URL", "broker_url", "amqp://u:p@h//"),
+    ],
+)
+def test_variables_celery_reads_itself_beat_the_keyword(
+    make_config: MakeConfig, variable: str, setting: str, value: str
+) -> None:
+    """Celery gives CELERY_BROKER_URL and CELERY_RESULT_BACKEND precedence; so does Config."""
+    config = make_config({variable: value}, **{setting: "memory://keyword"})
+    assert config[setting] == value
 
 
 @pytest.mark.parametrize(
@@ -722,6 +755,7 @@ def test_to_dict_holds_the_celery_settings(make_config: MakeConfig) -> None:
         "task_queues",
         "task_routes",
         "task_annotations",
+        "database_create_tables_at_setup",
     }
 
 
@@ -888,3 +922,20 @@ def test_subclass_of_subclass() -> None:
     assert config.QUEUES == ["render"]
     assert "queues" not in config
     assert config["task_acks_late"] is True
+
+
+@pytest.mark.parametrize("variable", ["SENTRY_RELEASE", "CELERY_SENTRY_RELEASE"])
+def test_sentry_variables_without_the_prefix(make_config: MakeConfig, variable: str) -> None:
+    """SENTRY_* variables are read with the prefix, else without it, as sentry-sdk reads them."""
+    assert make_config({variable: "1.2.3"}).SENTRY_RELEASE == "1.2.3"
+
+
+def test_prefixed_sentry_variable_wins(make_config: MakeConfig) -> None:
+    """The prefixed variable beats the unprefixed one."""
+    config = make_config({"SENTRY_ENVIRONMENT": "bare", "CELERY_SENTRY_ENVIRONMENT": "prefixed"})
+    assert config.SENTRY_ENVIRONMENT == "prefixed"
+
+
+def test_result_tables_are_created_on_first_use(make_config: MakeConfig) -> None:
+    """The database backend does not connect when it is built, only when results move."""
+    assert make_config()["database_create_tables_at_setup"] is False

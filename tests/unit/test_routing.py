@@ -199,3 +199,18 @@ def test_repr_shows_no_secret(make_config: Callable[..., Config]) -> None:
     shown = repr(router)
     assert shown == "<TaskRouter exchange='task_exchange' routing keys: celery, export, msg>"
     assert not any(secret in shown for secret in PASSWORDS)
+
+
+def test_explicit_queue_on_another_exchange_reaches_the_monitor(
+    make_app: Callable[..., Celery],
+) -> None:
+    """A queue Celery makes up for apply_async(queue=…) is put on the topic exchange."""
+    app = make_app(queues=["export"])
+    route = app.amqp.router.route({"queue": "adhoc"}, "export.render")
+    assert route["exchange"] == "task_exchange"
+    assert route["routing_key"] == "adhoc"
+    declared = {(queue.name, queue.exchange.name, queue.routing_key) for queue in route["declare"]}
+    assert declared == {
+        ("adhoc", "task_exchange", "adhoc"),
+        ("platform.fifo", "task_exchange", "#"),
+    }

@@ -188,3 +188,34 @@ def test_worker_init_without_an_app(sender: object) -> None:
     """A worker_init sent without an app does nothing, and does not fail."""
     signals.worker_init.send(sender=sender)
     assert _bindings() == set()
+
+
+def test_a_users_chord_unlock_annotation_holds_after_set_up(
+    make_app: Callable[..., Celery],
+) -> None:
+    """setup_app fills in the cap only where the app's annotations left Celery's default."""
+    app = make_app(task_annotations={"celery.chord_unlock": {"max_retries": 7}})
+    setup_app(app)
+    assert app.tasks["celery.chord_unlock"].max_retries == 7
+
+
+def test_failures_are_logged_again_once_the_worker_logs(
+    make_app: Callable[..., Celery], caplog: pytest.LogCaptureFixture
+) -> None:
+    """celeryd_after_setup repeats worker_init's set-up failures, with traceback, once."""
+    app = make_app(**UNREACHABLE)
+    with caplog.at_level(logging.ERROR, logger=LOGGER):
+        assert setup_app(app, throw=False) is False
+        caplog.clear()
+        signals.celeryd_after_setup.send(sender="worker@host", instance=_Sender(app), conf=app.conf)
+        signals.celeryd_after_setup.send(sender="worker@host", instance=_Sender(app), conf=app.conf)
+    assert [r.getMessage() for r in caplog.records] == [
+        "Failed to run setup function 'declare_topology'(app)"
+    ]
+    assert caplog.records[0].exc_info is not None
+    assert caplog.records[0].exc_info[0] is OperationalError
+
+
+def test_celeryd_after_setup_without_an_app() -> None:
+    """A celeryd_after_setup sent without a worker instance is ignored."""
+    signals.celeryd_after_setup.send(sender="worker@host", instance=None, conf=None)

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CHORD_UNLOCK_TASK", "annotation", "apply_cap"]
+__all__ = ["CHORD_UNLOCK_TASK", "DEFAULT_MAX_RETRIES", "annotation", "apply_cap"]
 
 CHORD_UNLOCK_TASK = "celery.chord_unlock"
+
+#: The default of ``CHORD_UNLOCK_MAX_RETRIES``: at Celery's default
+#: ``result_chord_retry_interval`` of 1 s, a chord is polled for at least 12 hours.
+DEFAULT_MAX_RETRIES = 43200
 
 
 def _fail_chord_body(
@@ -49,7 +53,18 @@ def annotation(max_retries: int) -> dict[str, Any]:
 
 
 def apply_cap(app: Any, max_retries: int) -> None:
-    """Cap ``celery.chord_unlock`` on *app*, whatever its annotations say."""
-    task = app.tasks[CHORD_UNLOCK_TASK]
-    for name, value in annotation(max_retries).items():
-        setattr(type(task), name, value)
+    """
+    Cap ``celery.chord_unlock`` on *app* where its annotations have not.
+
+    Annotations (the cap :class:`~cadasta.workertoolbox.conf.Config` puts in
+    ``task_annotations``, or a user's own entry) are applied by Celery when the task is
+    bound; this fills in only what they left at Celery's defaults, so that a user's
+    ``max_retries`` for ``celery.chord_unlock`` holds in workers too.
+    """
+    from celery.app.task import Task
+
+    task_class = type(app.tasks[CHORD_UNLOCK_TASK])
+    if task_class.max_retries is None:
+        task_class.max_retries = max_retries
+    if task_class.on_failure is Task.on_failure:
+        task_class.on_failure = _fail_chord_body

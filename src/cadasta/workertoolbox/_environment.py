@@ -60,19 +60,27 @@ class Environment:
         """Return the raw text of the variable that sets *keyword*, if it is set."""
         return self._environ.get(self.variable(keyword))
 
-    def get(self, keyword: str, default: Any) -> Any:
+    def raw(self, variable: str) -> str | None:
+        """Return the text of the environment variable *variable*, prefix or not."""
+        return self._environ.get(variable)
+
+    def get(self, keyword: str, default: Any, *, fallback: str | None = None) -> Any:
         """Return the value of *keyword* from the environment, or *default*.
 
-        The text is parsed to the type of *default* (see :func:`parse_value`).
+        The text is parsed to the type of *default* (see :func:`parse_value`). When the
+        prefixed variable is not set, the unprefixed *fallback* variable is read instead.
 
         Raises:
             ConfigError: The variable is set but does not parse.
 
         """
-        raw = self.lookup(keyword)
+        variable = self.variable(keyword)
+        raw = self._environ.get(variable)
+        if raw is None and fallback is not None:
+            variable, raw = fallback, self._environ.get(fallback)
         if raw is None:
             return default
-        return parse_value(self.variable(keyword), raw, default)
+        return parse_value(variable, raw, default)
 
     def unclaimed(self, claimed: set[str]) -> Iterator[tuple[str, str, str]]:
         """Yield ``(variable, setting, raw)`` for the prefixed variables nobody else reads.

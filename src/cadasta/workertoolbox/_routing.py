@@ -59,7 +59,7 @@ class TaskRouter:
         options = options or {}
         queue = options.get("queue")
         if isinstance(queue, Queue):
-            return self._route_to(queue)
+            return self._explicit_route(queue)
         routing_key = options.get("routing_key") or name.split(".", 1)[0]
         return dict(self._cached_route(routing_key))
 
@@ -83,11 +83,23 @@ class TaskRouter:
             route = self._routes[routing_key] = self._route_to(queue)
         return route
 
-    def _route_to(self, queue: Queue) -> dict[str, Any]:
+    def _explicit_route(self, queue: Queue) -> dict[str, Any]:
+        """Route to a queue named by the caller (``apply_async(queue=…)``).
+
+        A queue on another exchange, or on none (Celery makes one up for an unknown
+        name, bound to an exchange of its own), would never give the monitor queue its
+        copy: the queue of that name on the topic exchange is used instead.
+        """
         exchange = queue.exchange.name if queue.exchange is not None else ""
+        if exchange == self._topology.exchange_name:
+            return self._route_to(queue)
+        return dict(self._cached_route(queue.name))
+
+    def _route_to(self, queue: Queue) -> dict[str, Any]:
+        """Route to *queue*, a queue on the topic exchange, and declare the monitor too."""
         return {
             "queue": queue,
-            "exchange": exchange or self._topology.exchange_name,
+            "exchange": self._topology.exchange_name,
             "routing_key": queue.routing_key or queue.name,
             "declare": [queue, self._topology.platform_queue],
         }

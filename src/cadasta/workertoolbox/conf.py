@@ -15,11 +15,11 @@ from typing import Any
 from celery import signals
 
 from . import DEFAULT_QUEUES
-from ._chord_unlock import CHORD_UNLOCK_TASK, annotation
+from ._chord_unlock import CHORD_UNLOCK_TASK, DEFAULT_MAX_RETRIES, annotation
 from ._environment import Environment, parse_value
 from ._result_backend import build_result_backend, render_result_backend
 from ._routing import TaskRouter
-from ._secrets import protect
+from ._secrets import masked, protect
 from ._topology import Topology
 from ._validation import (
     check_non_negative_int,
@@ -43,7 +43,7 @@ LIBRARY_VARIABLES: Mapping[str, Any] = {
     "RESULT_DB_HOST": "localhost",
     "RESULT_DB_PORT": "5432",
     "RESULT_DB_NAME": "cadasta",
-    "CHORD_UNLOCK_MAX_RETRIES": 43200,
+    "CHORD_UNLOCK_MAX_RETRIES": DEFAULT_MAX_RETRIES,
     "SETUP_FILE_LOGGING": False,
     "LOG_DIR": "logs",
     "SENTRY_DSN": None,
@@ -81,6 +81,9 @@ _TASK_DEFAULTS: Mapping[str, Any] = {
     "task_default_exchange_type": "topic",
     "task_track_started": True,
     "imports": ("app.tasks",),
+    # Create the result tables on first use, not when the backend is built: a producer
+    # must be able to send tasks while the result database is unreachable.
+    "database_create_tables_at_setup": False,
 }
 
 #: Lowercased names the configuration reads itself, never from the generic sweep.
@@ -95,10 +98,22 @@ _READ_EXPLICITLY = frozenset(
         "task_queues",
         "task_routes",
         "task_annotations",
-        "worker_hijack_root_logger",
         *_TASK_DEFAULTS,
     }
 )
+
+#: Variables also read without the prefix, as version 0.6 and sentry-sdk read them.
+_UNPREFIXED_FALLBACKS = frozenset(
+    {"SENTRY_DSN", "SENTRY_NAME", "SENTRY_ENVIRONMENT", "SENTRY_RELEASE"}
+)
+
+#: Settings Celery reads from these environment variables itself, with precedence over
+#: any configuration: the configuration follows the same rule so that it describes what
+#: Celery will really use.
+_READ_BY_CELERY: Mapping[str, str] = {
+    "broker_url": "CELERY_BROKER_URL",
+    "result_backend": "CELERY_RESULT_BACKEND",
+}
 
 #: Spellings of version 0.6 accepted as keywords: old name -> new name.
 _ALIASES: Mapping[str, str] = {"queues": "QUEUES", "QUEUE_NAME_PREFIX": "QUEUE_PREFIX"}
@@ -215,7 +230,8 @@ class Config(Mapping[str, Any]):
         if keyword in self._given:
             value = self._given[keyword]
         elif from_env:
-            value = self._environment.get(keyword, default)
+            fallback = keyword if keyword in _UNPREFIXED_FALLBACKS else None
+            value = self._environment.get(keyword, default, fallback=fallback)
         else:
             value = default
         setattr(self, keyword, protect(keyword, value))
@@ -293,10 +309,16 @@ class Config(Mapping[str, Any]):
         )
         return problems
 
+    def _read_by_celery(self, setting: str) -> str | None:
+        """Return the environment value Celery itself would give *setting* precedence to."""
+        return self._environment.raw(_READ_BY_CELERY[setting])
+
     def _set_broker(self) -> None:
-        url = self._given.get("broker_url", self._environment.lookup("broker_url"))
+        url = self._read_by_celery("broker_url")
+        if url is None:
+            url = self._given.get("broker_url", self._environment.lookup("broker_url"))
         if url is not None:
-            self.set("broker_url", url)
+            self.broker_url = protect("broker_url", url)
         scheme = str(url).split("://", 1)[0].lower() if url else "sqs"
         transport = self.set("broker_transport", "sqs" if scheme == "sqs" else None)
         if transport not in (None, scheme) and url:
@@ -319,6 +341,18 @@ class Config(Mapping[str, Any]):
         self.broker_transport_options = protect("broker_transport_options", options)
 
     def _set_result_backend(self) -> None:
+        variable = _READ_BY_CELERY["result_backend"]
+        from_celery = self._read_by_celery("result_backend")
+        if from_celery is not None:
+            url = render_result_backend(from_celery, self)
+            if url != from_celery:
+                raise ConfigError(
+                    f"{variable}={masked(variable, from_celery)} is read by Celery itself, "
+                    "as it is, so it cannot be rendered or pinned to a driver; write the "
+                    f"final URL in the variable, e.g. {masked(variable, url)}."
+                )
+            self.result_backend = protect("result_backend", url)
+            return
         template = self._given.get("result_backend", self._environment.lookup("result_backend"))
         if template is None:
             url = build_result_backend(
@@ -341,7 +375,7 @@ class Config(Mapping[str, Any]):
                 problems.extend(error.problems)
                 setattr(self, keyword, default)
         if self.SETUP_FILE_LOGGING:
-            self.set("worker_hijack_root_logger", False, from_env=False)
+            self.set("worker_hijack_root_logger", False)
         topology = Topology.build(
             self.QUEUES,
             self.PLATFORM_QUEUE_NAME,
@@ -414,6 +448,20 @@ def _set_up_worker(sender: Any = None, **kwargs: Any) -> None:
         setup_app(app, throw=False)
 
 
+def _report_setup_failures(sender: Any = None, instance: Any = None, **kwargs: Any) -> None:
+    """Log again, once the worker's logging is set up, what failed at ``worker_init``."""
+    from .setup import report_setup_failures
+
+    app = getattr(instance, "app", None)
+    if app is not None:
+        report_setup_failures(app)
+
+
 signals.worker_init.connect(
     _set_up_worker, weak=False, dispatch_uid="cadasta.workertoolbox.setup_worker"
+)
+# Celery sends worker_init before it sets up the worker's logging (--logfile…), so a
+# failure logged then reaches only stderr; celeryd_after_setup comes after logging.
+signals.celeryd_after_setup.connect(
+    _report_setup_failures, weak=False, dispatch_uid="cadasta.workertoolbox.report_setup"
 )

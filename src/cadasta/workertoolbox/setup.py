@@ -12,15 +12,22 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._chord_unlock import apply_cap
+from ._chord_unlock import DEFAULT_MAX_RETRIES, apply_cap
 
-__all__ = ["SETUP_STEPS", "cap_chord_unlock_retries", "declare_topology", "setup_app"]
+__all__ = [
+    "SETUP_STEPS",
+    "cap_chord_unlock_retries",
+    "declare_topology",
+    "report_setup_failures",
+    "setup_app",
+]
 
 logger = logging.getLogger(__name__)
 
 #: The variable only a :class:`~cadasta.workertoolbox.conf.Config` puts in ``app.conf``.
 _MARKER = "PLATFORM_QUEUE_NAME"
-_DEFAULT_CHORD_UNLOCK_MAX_RETRIES = 43200
+#: Where :func:`setup_app` keeps the failures of its last run on the app.
+_FAILURES = "_cadasta_setup_failures"
 
 
 def is_configured_by_toolbox(app: Any) -> bool:
@@ -30,7 +37,7 @@ def is_configured_by_toolbox(app: Any) -> bool:
 
 def cap_chord_unlock_retries(app: Any) -> None:
     """Cap ``celery.chord_unlock`` retries at ``CHORD_UNLOCK_MAX_RETRIES``."""
-    apply_cap(app, app.conf.get("CHORD_UNLOCK_MAX_RETRIES", _DEFAULT_CHORD_UNLOCK_MAX_RETRIES))
+    apply_cap(app, app.conf.get("CHORD_UNLOCK_MAX_RETRIES", DEFAULT_MAX_RETRIES))
 
 
 def declare_topology(app: Any) -> None:
@@ -60,15 +67,27 @@ def setup_app(app: Any, throw: bool = True) -> bool:
        The return value.
 
     """
-    succeeded = True
+    failures: list[tuple[str, BaseException]] = []
     app.is_set_up = False
+    setattr(app, _FAILURES, failures)
     for step in SETUP_STEPS:
         try:
             step(app)
-        except Exception:
+        except Exception as error:
             if throw:
                 raise
             logger.exception("Failed to run setup function %r(app)", step.__name__)
-            succeeded = False
-    app.is_set_up = succeeded
-    return succeeded
+            failures.append((step.__name__, error))
+    app.is_set_up = not failures
+    return not failures
+
+
+def report_setup_failures(app: Any) -> None:
+    """Log again each failure of the last :func:`setup_app` run on *app*, then forget them."""
+    for name, error in getattr(app, _FAILURES, ()):
+        logger.error(
+            "Failed to run setup function %r(app)",
+            name,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+    setattr(app, _FAILURES, [])
