@@ -103,7 +103,7 @@ def test_does_not_look_secret(name: str) -> None:
     ("name", "value", "shown"),
     [
         ("RESULT_DB_PASS", "hunter2", repr(MASK)),
-        ("SENTRY_DSN", None, repr(MASK)),
+        ("SENTRY_DSN", None, "None"),
         ("broker_url", "amqp://u:hunter2@h//", repr(f"amqp://u:{MASK}@h//")),
         ("result_backend", "db+sqlite:///results.db", repr("db+sqlite:///results.db")),
         ("broker_url", 5, "5"),
@@ -155,3 +155,8 @@ def test_protect_walks_dicts_by_their_keys() -> None:
     assert "'us-west-2'" in shown
     assert options["predefined_queues"]["export"]["secret_access_key"] == "s3cr3t"
     assert options[1] == "one"
+
+
+def test_an_unset_secret_is_shown_as_none() -> None:
+    """A secret that is not set shows as None, not as a mask that suggests a value."""
+    assert masked("SENTRY_DSN", None) == "None"

@@ -66,8 +66,11 @@ def looks_secret(name: str) -> bool:
 def masked(name: str, value: object) -> str:
     """Return the ``repr`` of *value* as it may be shown for the setting *name*.
 
-    Secrets are masked whole; URLs lose their password.
+    Secrets are masked whole; URLs lose their password. ``None`` (a secret that is not
+    set) is shown as it is.
     """
+    if value is None:
+        return "None"
     if looks_secret(name):
         return repr(MASK)
     if isinstance(value, str) and _URL_NAME.search(name):
