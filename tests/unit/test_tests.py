@@ -34,6 +34,7 @@ CHECKS = frozenset(
         "test_every_task_reaches_a_work_queue",
         "test_platform_queue_receives_every_task",
         "test_result_backend_is_database",
+        "test_retry_delays_fit_the_visibility_timeout",
         "test_task_track_started",
     }
 )
@@ -96,6 +97,16 @@ def standard_queues(exchange: Exchange = TOPIC, platform_key: str = "#") -> list
 def remove_annotations(app: Celery) -> None:
     """Drop the task_annotations Config sets (before the app is finalized)."""
     app.conf.task_annotations = None
+
+
+#: A broker URL on SQS that nothing listens on: the suite never connects.
+SQS_URL = "sqs://key:secret@127.0.0.1:1"
+
+
+def add_late_retrying_tasks(app: Celery) -> None:
+    """Register tasks whose retries are due later than the default visibility timeout allows."""
+    app.task(name="export.poll", shared=False, default_retry_delay=4000)(noop)
+    app.task(name="export.sync", shared=False, retry_backoff=True, retry_backoff_max=5000)(noop)
 
 
 # -- a conforming app passes -------------------------------------------------------------
@@ -368,6 +379,21 @@ BROKEN = {
             )
         },
     ),
+    "retry-delays-beyond-visibility-timeout": Broken(
+        {"broker_url": SQS_URL},
+        {
+            "test_retry_delays_fit_the_visibility_timeout": (
+                "2 task retry delay(s) exceed the 3240 s allowed by "
+                "broker_transport_options['visibility_timeout']=3600 (90% of it)",
+                "'export.poll': default_retry_delay=4000",
+                "'export.sync': retry_backoff_max=5000",
+                "Give these tasks retry delays of at most 3240 s",
+                "raise broker_transport_options['visibility_timeout'] to 5580 or more",
+                "CELERY_BROKER_TRANSPORT_OPTIONS=\"{'visibility_timeout': 5580}\"",
+            )
+        },
+        tweak=add_late_retrying_tasks,
+    ),
     "router-raises": Broken(
         {"task_routes": ({"*": {"queue": "nowhere"}},), "task_create_missing_queues": False},
         {
@@ -434,6 +460,8 @@ def test_plain_celery_app_fails_with_a_message_for_each_rule() -> None:
         "test_each_work_queue_receives_its_tasks",
         # Its tasks reach the 'celery' queue, which its workers consume.
         "test_every_task_reaches_a_work_queue",
+        # Its broker, AMQP, has no visibility timeout.
+        "test_retry_delays_fit_the_visibility_timeout",
     }
     assert "task_default_exchange_type='direct'" in found["test_default_exchange_is_topic"]
     assert (
@@ -807,3 +835,76 @@ def test_survey_of_an_app_without_queues_setting(make_app: Callable[..., Celery]
         assert Survey(app).work_queue_names() == ["export", "msg"]
     finally:
         app.close()
+
+
+# -- retry delays and the visibility timeout -------------------------------------------------
+
+
+def retry_delay_report(app: Celery) -> str | None:
+    """Run the suite on *app*; return the report of the retry-delay check, if it failed."""
+    return failures(run(build_functional_tests(app))).get(
+        "test_retry_delays_fit_the_visibility_timeout"
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "options"),
+    [
+        pytest.param({"broker_url": SQS_URL}, {"default_retry_delay": 3240}, id="at-the-limit"),
+        pytest.param(
+            {"broker_url": SQS_URL},
+            {"retry_backoff": False, "retry_backoff_max": 50000},
+            id="backoff-off",
+        ),
+        pytest.param(
+            {"broker_url": SQS_URL, "broker_transport_options": {"visibility_timeout": 43200}},
+            {"default_retry_delay": 30000, "retry_backoff": True, "retry_backoff_max": 38880},
+            id="longer-timeout",
+        ),
+        pytest.param({}, {"default_retry_delay": 50000}, id="memory-transport"),
+        pytest.param(
+            {"broker_url": "amqp://guest:guest@127.0.0.1:1//"},
+            {"default_retry_delay": 50000},
+            id="amqp",
+        ),
+        pytest.param({"broker_url": SQS_URL}, {"default_retry_delay": None}, id="no-default-delay"),
+    ],
+)
+def test_retry_delays_within_the_limit_pass(
+    make_app: Callable[..., Celery], settings: dict[str, Any], options: dict[str, Any]
+) -> None:
+    """Delays up to 90 % of the visibility timeout pass, as does a broker without one."""
+    app = make_app(**settings)
+    app.task(name="export.poll", shared=False, **options)(noop)
+    assert retry_delay_report(app) is None
+
+
+def test_celery_tasks_are_left_to_celery(make_app: Callable[..., Celery]) -> None:
+    """celery.* tasks retry with delays of their own: a short timeout does not flag them."""
+    app = make_app(broker_url=SQS_URL, broker_transport_options={"visibility_timeout": 100})
+    assert app.tasks["celery.group"].default_retry_delay == 180
+    assert retry_delay_report(app) is None
+
+
+def test_redis_broker_and_own_prefix_are_named_in_the_fix(make_app: Callable[..., Celery]) -> None:
+    """On Redis (kombu's default timeout of 3600 s applies) the fix names the app's prefix."""
+    app = make_app(broker_url="redis://127.0.0.1:1/0", ENV_PREFIX="EXPORT_")
+    app.conf.broker_transport_options = {}
+    app.task(name="export.poll", shared=False, default_retry_delay=3300)(noop)
+    report = retry_delay_report(app)
+    assert report is not None
+    assert "'export.poll': default_retry_delay=3300" in report
+    assert "broker_transport_options['visibility_timeout']=3600" in report
+    assert "EXPORT_BROKER_TRANSPORT_OPTIONS=\"{'visibility_timeout': 3720}\"" in report
+    assert "SQS" not in report
+
+
+def test_delays_beyond_what_sqs_can_hold_say_so(make_app: Callable[..., Celery]) -> None:
+    """A retry delay no SQS visibility timeout can cover is reported with another remedy."""
+    app = make_app(broker_url=SQS_URL)
+    app.task(name="export.poll", shared=False, default_retry_delay=86400)(noop)
+    report = retry_delay_report(app)
+    assert report is not None
+    assert "SQS accepts a visibility timeout of at most 43200 s" in report
+    assert "a delay of 86400 s safe" in report
+    assert "periodic task (celery beat)" in report

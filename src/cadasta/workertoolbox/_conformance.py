@@ -23,6 +23,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from ._chord_unlock import CHORD_UNLOCK_TASK, annotation
 from ._conformance_routing import Route, describe_target, publish_target
 from ._conformance_topology import DeclaredTopology
+from ._delivery import (
+    DELAY_SHARE,
+    configured_visibility_timeout,
+    delay_fix,
+    delay_limit,
+    env_prefix,
+    retry_delays,
+    seconds,
+)
 from ._secrets import masked
 from ._topology import CELERY_QUEUE
 
@@ -235,6 +244,44 @@ class ConformanceChecks(_Checks):
             "retries at CHORD_UNLOCK_MAX_RETRIES, so keep the 'celery.chord_unlock' entry "
             "if you give task_annotations yourself; a worker also applies the cap at start "
             "(cadasta.workertoolbox.setup.setup_app)."
+        )
+
+    def test_retry_delays_fit_the_visibility_timeout(self) -> None:
+        """Retries are due within the visibility timeout (default_retry_delay, retry_backoff_max).
+
+        Only transports with a visibility timeout (SQS, Redis) are concerned; ``celery.*``
+        tasks retry with delays of their own.
+        """
+        found = configured_visibility_timeout(self.app)
+        if found is None:
+            return
+        transport, timeout = found
+        limit = delay_limit(timeout)
+        late = [
+            (name, attribute, delay)
+            for name in sorted(self.app.tasks)
+            if not name.startswith("celery.")
+            for attribute, delay in retry_delays(self.app.tasks[name]).items()
+            if delay > limit
+        ]
+        if not late:
+            return
+        listed = "\n  - ".join(
+            f"{name!r}: {attribute}={seconds(delay)}" for name, attribute, delay in late
+        )
+        shorter = (
+            f"Give these tasks retry delays of at most {seconds(limit)} s "
+            "(@app.task(default_retry_delay=..., retry_backoff_max=...))"
+        )
+        longest = max(delay for _, _, delay in late)
+        self.fail(
+            f"{len(late)} task retry delay(s) exceed the {seconds(limit)} s allowed by "
+            f"broker_transport_options['visibility_timeout']={seconds(timeout)} "
+            f"({DELAY_SHARE:.0%} of it):\n  - {listed}\nA worker keeps a retry "
+            "unacknowledged until it is due and the broker delivers it again after the "
+            "visibility timeout, so the task would run more than once; the library refuses "
+            "to send such a retry, and the task fails instead. "
+            + delay_fix(longest, shorter, transport, env_prefix(self.app))
         )
 
     # -- topology -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._celery_environment import CELERY_OWN_VARIABLES
-from ._secrets import masked
+from ._secrets import masked_text
 from .exceptions import ConfigError
 
 __all__ = ["DEFAULT_ENV_PREFIX", "Environment", "parse_value"]
@@ -137,6 +137,6 @@ def _coerce(variable: str, raw: str, value: Any, expected: type) -> Any:
 def _unparsable(variable: str, raw: str, expected: type) -> ConfigError:
     example = _EXAMPLES.get(expected, f"a {expected.__name__} written as a Python literal")
     return ConfigError(
-        f"environment variable {variable}={masked(variable, raw)} is not a valid "
+        f"environment variable {variable}={masked_text(variable, raw)} is not a valid "
         f"{expected.__name__}; expected {example}. Fix or unset the variable."
     )

@@ -8,16 +8,30 @@ names ``postgresql+psycopg2`` explicitly.
 from __future__ import annotations
 
 import re
+import string
 from typing import Any
 from urllib.parse import quote
 
-from ._secrets import mask_url
+from ._secrets import mask_url, masked_text
 from .exceptions import ConfigError
 
 __all__ = ["build_result_backend", "render_result_backend"]
 
 _DRIVERLESS_POSTGRES = re.compile(r"^db\+postgres(?:ql)?://", re.IGNORECASE)
 _PSYCOPG2_PREFIX = "db+postgresql+psycopg2://"
+
+
+class _TemplateFormatter(string.Formatter):
+    """``str.format`` without format specifications.
+
+    A URL has no use for them, and one such as ``{0.RESULT_DB_PORT:>9999999999}`` would
+    build a string of that many characters before anything could be checked.
+    """
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec:
+            raise TypeError(f"a format specification (':{format_spec}') is not accepted")
+        return format(value)
 
 
 def build_result_backend(user: str, password: str, host: str, port: object, name: str) -> str:
@@ -53,11 +67,12 @@ def render_result_backend(template: str, config: Any) -> str:
     """
     if not isinstance(template, str):
         raise ConfigError(
-            f"result_backend must be a URL string, not {type(template).__name__}; "
+            f"result_backend must be a URL string, not {type(template).__name__} "
+            f"({masked_text('result_backend', template)}); "
             "pass result_backend='db+postgresql+psycopg2://…' or set CELERY_RESULT_BACKEND."
         )
     try:
-        rendered = template.format(config)
+        rendered = _TemplateFormatter().format(template, config)
     except (KeyError, IndexError, AttributeError, ValueError, TypeError) as exc:
         raise ConfigError(
             f"result_backend {mask_url(template)!r} could not be rendered with "

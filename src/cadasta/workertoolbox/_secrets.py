@@ -10,7 +10,16 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["MASK", "Secret", "SecretURL", "looks_secret", "mask_url", "masked", "protect"]
+__all__ = [
+    "MASK",
+    "Secret",
+    "SecretURL",
+    "looks_secret",
+    "mask_url",
+    "masked",
+    "masked_text",
+    "protect",
+]
 
 MASK = "********"
 
@@ -18,6 +27,8 @@ MASK = "********"
 _SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|DSN|API_?KEY|ACCESS_KEY|PRIVATE", re.IGNORECASE)
 #: Names of settings whose value is a URL that may hold a password.
 _URL_NAME = re.compile(r"URL|BACKEND|URI", re.IGNORECASE)
+#: A URL with userinfo somewhere in a text: ``://``, later an ``@``.
+_CREDENTIALS_IN_TEXT = re.compile(r"://.*@", re.DOTALL)
 
 
 class Secret(str):
@@ -76,6 +87,20 @@ def masked(name: str, value: object) -> str:
     if isinstance(value, str) and _URL_NAME.search(name):
         return repr(mask_url(value))
     return repr(value)
+
+
+def masked_text(name: str, value: object) -> str:
+    """Return the ``repr`` of *value*, which could not be read as a value of *name*, masked.
+
+    The secrets inside such a value (the text of a variable that does not parse, options
+    that are no dict) cannot be found by their keys: it is masked whole when its name or
+    its text looks secret, or when its text holds a URL with a user (and so, perhaps, a
+    password).
+    """
+    text = value if isinstance(value, str) else repr(value)
+    if looks_secret(name) or looks_secret(text) or _CREDENTIALS_IN_TEXT.search(text):
+        return repr(MASK)
+    return masked(name, value)
 
 
 def protect(name: str, value: object) -> object:

@@ -73,6 +73,9 @@ def init_sentry(
         server_name=name,
         environment=environment,
         release=release,
-        integrations=[CeleryIntegration(), LoggingIntegration()],
+        # No trace headers: their "baggage" carries the DSN's public key, which would
+        # travel with every HTTP request (to SQS…), and every task message, and be logged.
+        integrations=[CeleryIntegration(propagate_traces=False), LoggingIntegration()],
+        trace_propagation_targets=[],
         transport=transport,
     )

@@ -6,12 +6,17 @@ A check never raises: the configuration gathers every problem and raises one
 
 from __future__ import annotations
 
+import os
 import re
 import string
 from collections.abc import Mapping
 from typing import Any
 
+from ._secrets import masked, masked_text
+from ._sentry import _MISSING_DSN
+
 __all__ = [
+    "check_library_variables",
     "check_non_negative_int",
     "check_platform_queue_name",
     "check_queue_names",
@@ -26,6 +31,10 @@ _SQS_MAX_LENGTH = 80
 _KOMBU_TRANSLATION = {ord(c): "_" for c in string.punctuation if c not in "-_."}
 _KOMBU_TRANSLATION[ord(".")] = "-"
 _WILDCARDS = ("*", "#")
+#: A port number as text: ASCII digits only (its range is checked apart).
+_PORT = re.compile(r"[0-9]{1,5}")
+#: What cannot stand in the host part of a URL.
+_NOT_IN_HOST = re.compile(r"[\s/?#@]")
 
 
 def sqs_queue_name(prefix: str, name: str) -> str:
@@ -45,9 +54,12 @@ def _sqs_problem(setting: str, name: str, prefix: str) -> str | None:
             "Shorten the name or QUEUE_PREFIX."
         )
     if not _SQS_NAME.fullmatch(sqs_name):
+        fix = "Rename the queue."
+        if not _SQS_NAME.fullmatch(sqs_queue_name(prefix, "x")):
+            fix = f"SQS refuses the prefix: change QUEUE_PREFIX={prefix.removesuffix('-')!r}."
         return (
             f"{setting}: queue {name!r} becomes {sqs_name!r} on SQS, which accepts only "
-            "ASCII letters, digits, '-' and '_' (and a '.fifo' suffix). Rename the queue."
+            f"ASCII letters, digits, '-' and '_' (and a '.fifo' suffix). {fix}"
         )
     return None
 
@@ -101,7 +113,8 @@ def _name_problem(setting: str, name: Any, prefix: str) -> str | None:
     if any(w in name for w in _WILDCARDS):
         return (
             f"{setting}: queue {name!r} contains a topic wildcard ('*' or '#'); a work "
-            "queue's name is its routing key and must match task names literally."
+            "queue's name is its routing key and must match task names literally. Use "
+            "the part of the task names before the first dot, e.g. 'export' for 'export.*'."
         )
     if "." in name:
         first = name.split(".", 1)[0]
@@ -121,7 +134,11 @@ def check_platform_queue_name(name: Any, prefix: str, work_queues: tuple[str, ..
             "default 'platform.fifo' unless the platform's monitor reads another queue."
         ]
     if name in work_queues or name == "celery":
-        return [f"PLATFORM_QUEUE_NAME={name!r} is also a work queue; the monitor needs its own."]
+        return [
+            f"PLATFORM_QUEUE_NAME={name!r} is also a work queue; the monitor needs its own. "
+            "Give a name that is neither in QUEUES nor 'celery', such as the default "
+            "'platform.fifo'."
+        ]
     problem = _sqs_problem("PLATFORM_QUEUE_NAME", name, prefix)
     return [] if problem is None else [problem]
 
@@ -136,15 +153,100 @@ def check_non_negative_int(value: Any, setting: str) -> list[str]:
 def check_transport_options(value: Any) -> list[str]:
     """Check ``broker_transport_options`` as given by the user."""
     if not isinstance(value, Mapping):
+        shown = masked_text("broker_transport_options", value)
         return [
-            f"broker_transport_options={value!r} is of type {type(value).__name__}; give a dict, "
+            f"broker_transport_options={shown} is of type {type(value).__name__}; give a dict, "
             "e.g. broker_transport_options={'region': 'eu-west-1'}; it is merged over the "
             "defaults."
         ]
+    problems: list[str] = []
     region = value.get("region")
     if region is not None and not isinstance(region, str):
-        return [
+        problems.append(
             f"broker_transport_options['region']={region!r} must be a string naming an AWS "
             "region, e.g. 'us-west-2'."
-        ]
-    return []
+        )
+    prefix = value.get("queue_name_prefix")
+    if prefix is not None and not isinstance(prefix, str):
+        problems.append(
+            f"broker_transport_options['queue_name_prefix']={prefix!r} must be a string, "
+            "e.g. 'dev-'; better, leave it out and set QUEUE_PREFIX, which it defaults to."
+        )
+    return problems
+
+
+def check_library_variables(config: Mapping[str, Any]) -> list[str]:
+    """Check the library's variables of *config* other than the queues and the chord cap.
+
+    The parts of the default result backend, the logging and Sentry variables. Each
+    problem names the variable, shows its value (masked if secret), says what is accepted
+    and which keyword or environment variable sets it.
+    """
+    prefix = config.get("ENV_PREFIX")
+    problems: list[str] = []
+
+    def problem(name: str, what: str, accepted: str) -> None:
+        problems.append(
+            f"{name}={masked(name, config.get(name))} {what}; give {accepted} (the keyword "
+            f"{name} or the environment variable {prefix}{name})."
+        )
+
+    for name in ("RESULT_DB_USER", "RESULT_DB_PASS", "RESULT_DB_NAME"):
+        if not isinstance(config.get(name), str):
+            problem(name, f"is of type {type(config.get(name)).__name__}", "a string")
+    host = config.get("RESULT_DB_HOST")
+    if not isinstance(host, str) or not host or _NOT_IN_HOST.search(host):
+        problem(
+            "RESULT_DB_HOST",
+            "is not a host name",
+            "the name or IP address of the result database's server, e.g. 'localhost'",
+        )
+    port = config.get("RESULT_DB_PORT")
+    if isinstance(port, bool) or not (
+        (isinstance(port, int) and 0 < port < 65536)
+        or (isinstance(port, str) and _PORT.fullmatch(port) and 0 < int(port) < 65536)
+    ):
+        problem(
+            "RESULT_DB_PORT", "is not a port number", "a whole number from 1 to 65535, e.g. 5432"
+        )
+    for name in ("SETUP_FILE_LOGGING", "SETUP_SENTRY_LOGGING"):
+        if not isinstance(config.get(name), bool):
+            problem(name, f"is of type {type(config.get(name)).__name__}", "True or False")
+    log_dir = config.get("LOG_DIR")
+    if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir) or "\0" in str(log_dir):
+        problem("LOG_DIR", "is not a folder", "the path of a folder for the log files, e.g. 'logs'")
+    for name in ("SENTRY_DSN", "SENTRY_NAME", "SENTRY_ENVIRONMENT", "SENTRY_RELEASE"):
+        if config.get(name) is not None and not isinstance(config.get(name), str):
+            problem(name, f"is of type {type(config.get(name)).__name__}", "a string, or nothing")
+    return problems + _sentry_problems(config)
+
+
+def _sentry_problems(config: Mapping[str, Any]) -> list[str]:
+    """With ``SETUP_SENTRY_LOGGING`` on: a DSN sentry-sdk accepts, and sentry-sdk itself."""
+    if config.get("SETUP_SENTRY_LOGGING") is not True:
+        return []
+    dsn = config.get("SENTRY_DSN")
+    shown = f"SENTRY_DSN={masked('SENTRY_DSN', dsn)}"
+    variable = f"the environment variable {config.get('ENV_PREFIX')}SENTRY_DSN"
+    problems = [] if dsn else [_MISSING_DSN]
+    try:
+        # Not sentry_sdk.utils directly: it would be found even with sentry_sdk gone.
+        from sentry_sdk import utils as sentry_utils
+    except ImportError:
+        why = f"{shown} is set" if dsn else "SETUP_SENTRY_LOGGING is on"
+        problems.append(
+            f"{why} but sentry-sdk is missing; install it with pip install "
+            f'"cadasta-workertoolbox[sentry]", or unset SENTRY_DSN ({variable}) and '
+            "SETUP_SENTRY_LOGGING."
+        )
+        return problems
+    if isinstance(dsn, str) and dsn:
+        try:
+            sentry_utils.Dsn(dsn)
+        except ValueError:
+            problems.append(
+                f"{shown} is not a Sentry DSN; copy the DSN from the Sentry project's "
+                "settings (Client Keys), of the form https://<key>@<host>/<project id>, "
+                f"or unset it ({variable})."
+            )
+    return problems

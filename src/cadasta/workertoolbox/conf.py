@@ -2,7 +2,9 @@
 
 Importing this module also connects a ``worker_init`` handler that runs
 :func:`~cadasta.workertoolbox.setup.setup_app` when a worker of an app configured with
-a :class:`Config` starts, as version 0.6 did.
+a :class:`Config` starts, as version 0.6 did, and makes every app configured with a
+:class:`Config` refuse tasks due later than its visibility timeout (see
+:mod:`._delivery`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,19 @@ from celery import signals
 
 from . import DEFAULT_QUEUES
 from ._chord_unlock import CHORD_UNLOCK_TASK, DEFAULT_MAX_RETRIES, annotation
+from ._delivery import (
+    AT_LEAST_ONCE_DEFAULTS,
+    AT_LEAST_ONCE_SETTINGS,
+    GuardedTaskRouter,
+    at_least_once_problems,
+)
 from ._environment import Environment, parse_value
 from ._result_backend import build_result_backend, render_result_backend
-from ._routing import TaskRouter
+from ._routing import check_message_group
 from ._secrets import masked, protect
 from ._topology import Topology
 from ._validation import (
+    check_library_variables,
     check_non_negative_int,
     check_platform_queue_name,
     check_queue_names,
@@ -44,6 +53,8 @@ LIBRARY_VARIABLES: Mapping[str, Any] = {
     "RESULT_DB_PORT": "5432",
     "RESULT_DB_NAME": "cadasta",
     "CHORD_UNLOCK_MAX_RETRIES": DEFAULT_MAX_RETRIES,
+    "MONITOR_MESSAGE_GROUP": "default",
+    "AT_LEAST_ONCE": False,
     "SETUP_FILE_LOGGING": False,
     "LOG_DIR": "logs",
     "SENTRY_DSN": None,
@@ -162,6 +173,8 @@ class Config(Mapping[str, Any]):
     RESULT_DB_PORT: str
     RESULT_DB_NAME: str
     CHORD_UNLOCK_MAX_RETRIES: int
+    MONITOR_MESSAGE_GROUP: str
+    AT_LEAST_ONCE: bool
     SETUP_FILE_LOGGING: bool
     LOG_DIR: str
     SENTRY_DSN: str | None
@@ -204,6 +217,7 @@ class Config(Mapping[str, Any]):
         attempt(self._set_broker)
         attempt(self._set_result_backend)
         attempt(self._set_task_defaults)
+        attempt(self._set_delivery_mode)
         attempt(self._set_unclaimed_from_environment)
         for keyword, value in self._given.items():
             if keyword not in vars(self):
@@ -263,8 +277,11 @@ class Config(Mapping[str, Any]):
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
     def __getitem__(self, key: str) -> Any:
-        public = self._public()
-        return public[key]
+        # Celery's app.conf looks settings up here on every read (send_task reads about
+        # fifteen): one dictionary look-up, not a copy of the public names each time.
+        if not isinstance(key, str) or key.startswith("_"):
+            raise KeyError(key)
+        return vars(self)[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._public())
@@ -283,7 +300,10 @@ class Config(Mapping[str, Any]):
         for old, new in _ALIASES.items():
             if old in given:
                 if new in given:
-                    problems.append(f"{old} and {new} name the same variable; give only {new}.")
+                    problems.append(
+                        f"{old} and {new} name the same variable; give only {new}, not both "
+                        f"({old}={given[old]!r}, {new}={given[new]!r})."
+                    )
                 given[new] = given.pop(old)
         return given
 
@@ -307,6 +327,12 @@ class Config(Mapping[str, Any]):
         problems += check_non_negative_int(
             self.CHORD_UNLOCK_MAX_RETRIES, "CHORD_UNLOCK_MAX_RETRIES"
         )
+        problems += check_library_variables(self)
+        group_problems = check_message_group(self.MONITOR_MESSAGE_GROUP)
+        if group_problems:
+            problems += group_problems
+            # A valid value, so that the router can be built whatever was given.
+            self.MONITOR_MESSAGE_GROUP = LIBRARY_VARIABLES["MONITOR_MESSAGE_GROUP"]
         return problems
 
     def _read_by_celery(self, setting: str) -> str | None:
@@ -383,11 +409,26 @@ class Config(Mapping[str, Any]):
             self.task_default_exchange_type,
         )
         self.set("task_queues", topology.task_queues, from_env=False)
-        self.set("task_routes", (TaskRouter(topology),), from_env=False)
+        router = GuardedTaskRouter(topology, self.MONITOR_MESSAGE_GROUP)
+        self.set("task_routes", (router,), from_env=False)
         try:
             self.task_annotations = self._annotations()
         except ConfigError as error:
             problems.extend(error.problems)
+        if problems:
+            raise ConfigError(problems)
+
+    def _set_delivery_mode(self) -> None:
+        """Set the Celery settings ``AT_LEAST_ONCE`` implies (see :mod:`._delivery`)."""
+        problems: list[str] = []
+        if self.AT_LEAST_ONCE is True:
+            for setting, value in {**AT_LEAST_ONCE_SETTINGS, **AT_LEAST_ONCE_DEFAULTS}.items():
+                try:
+                    self.set(setting, value)
+                except ConfigError as error:
+                    problems.extend(error.problems)
+                    setattr(self, setting, value)
+        problems += at_least_once_problems(self.AT_LEAST_ONCE, self)
         if problems:
             raise ConfigError(problems)
 
@@ -410,6 +451,8 @@ class Config(Mapping[str, Any]):
     def _set_unclaimed_from_environment(self) -> None:
         claimed = {key.lower() for key in (*vars(self), *self._given, *LIBRARY_VARIABLES)}
         claimed |= _READ_EXPLICITLY
+        # Never an attribute of the class: CELERY_ITEMS must not hide Config.items.
+        claimed |= {name.lower() for name in dir(Config)}
         types = _celery_option_types()
         problems: list[str] = []
         for variable, setting, raw in self._environment.unclaimed(claimed):

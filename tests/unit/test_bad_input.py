@@ -1,0 +1,516 @@
+"""The catalogue of configuration mistakes, and property tests on any input.
+
+Every mistake is a :class:`ConfigError` that names the setting or environment variable,
+shows the bad value (secrets masked), and says what is accepted; several mistakes make
+one error that lists them all. Whatever a configuration is given, by keyword or by
+environment, the only exception that escapes is :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import sentry_sdk
+from celery.app.defaults import NAMESPACES, flatten
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sentry_sdk.envelope import Envelope
+from sentry_sdk.transport import Transport
+
+from cadasta.workertoolbox import _logging
+from cadasta.workertoolbox._environment import parse_value
+from cadasta.workertoolbox._secrets import MASK, looks_secret
+from cadasta.workertoolbox._validation import check_queue_names, sqs_queue_name
+from cadasta.workertoolbox.conf import LIBRARY_VARIABLES, Config
+from cadasta.workertoolbox.exceptions import ConfigError
+
+#: A secret some cases carry; no message may show it.
+SECRET = "Sup3rS3cret-catalogue-5b1f"
+MASKED = repr(MASK)
+DSN = f"https://{SECRET}@127.0.0.1:9/1"
+INSTALL = 'pip install "cadasta-workertoolbox[sentry]"'
+
+
+@dataclass(frozen=True)
+class Case:
+    """A mistake, and what its error must say.
+
+    Args:
+        named: The setting or environment variable the message names.
+        shown: The bad value as the message shows it, masked if secret.
+        accepted: A phrase of what is accepted, or what to do.
+        settings: The keywords given to Config.
+        environ: The environment Config reads.
+        hidden: Modules made unimportable, as when an extra is not installed.
+
+    """
+
+    named: str
+    shown: str
+    accepted: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    environ: dict[str, str] = field(default_factory=dict)
+    hidden: tuple[str, ...] = ()
+
+
+def case(id: str, named: str, shown: str, accepted: str, **kwargs: Any) -> Any:
+    """A row of the catalogue, with its test id."""
+    return pytest.param(Case(named, shown, accepted, **kwargs), id=id)
+
+
+LIST = "give a list of queue names"
+SQS_CHARS = "which accepts only ASCII letters, digits, '-' and '_'"
+WHOLE = "must be a whole number of at least 0"
+RENDER = "Refer to variables as {0.RESULT_DB_USER}"
+PORT = "give a whole number from 1 to 65535"
+
+CATALOGUE = [
+    # -- queue names --------------------------------------------------------------------
+    case("queue-empty", "QUEUES", "is empty", "remove it or name the queue",
+         settings={"queues": ["export", ""]}),
+    case("queue-not-a-string", "QUEUES", "queue name 5 ", "queue names are strings",
+         settings={"queues": ["export", 5]}),
+    case("queue-bytes", "QUEUES", "b'msg'", "queue names are strings",
+         settings={"queues": [b"msg"]}),
+    case("queue-duplicated", "QUEUES", "'export'", "List each queue once",
+         settings={"queues": ["export", "msg", "export"]}),
+    case("queue-same-name-on-sqs", "QUEUES", "'a!b'", "List each queue once",
+         settings={"queues": ["a_b", "a!b"]}),
+    case("queue-non-ascii", "QUEUES", "'exporté'", SQS_CHARS,
+         settings={"queues": ["exporté"]}),
+    case("queue-with-a-space", "QUEUES", "'ex port'", SQS_CHARS,
+         settings={"queues": ["ex port"]}),
+    case("queue-with-a-tab", "QUEUES", "'ex\\tport'", SQS_CHARS,
+         settings={"queues": ["ex\tport"]}),
+    case("queue-star-wildcard", "QUEUES", "'export*'",
+         "Use the part of the task names before the first dot",
+         settings={"queues": ["export*"]}),
+    case("queue-hash-wildcard", "QUEUES", "'#'", "e.g. 'export' for 'export.*'",
+         settings={"queues": ["#"]}),
+    case("queue-with-a-dot", "QUEUES", "'export.pdf'", "Use 'export' or 'export_pdf'",
+         settings={"queues": ["export.pdf"]}),
+    case("queue-too-long-with-the-prefix", "QUEUES", repr("q" * 77),
+         "SQS accepts at most 80", settings={"queues": ["q" * 77]}),
+    case("queue-too-long-with-a-long-prefix", "QUEUE_PREFIX", repr("p" * 60 + "-"),
+         "Shorten the name or QUEUE_PREFIX",
+         settings={"QUEUE_PREFIX": "p" * 60, "queues": ["export_and_render_all"]}),
+    case("queues-a-bare-string", "QUEUES", "'export'", LIST, settings={"queues": "export"}),
+    case("QUEUES-a-bare-string", "QUEUES", "'msg'", LIST, settings={"QUEUES": "msg"}),
+    case("queues-none", "QUEUES", "None", LIST, settings={"queues": None}),
+    case("queues-a-dict", "QUEUES", "{'export': 1}", LIST, settings={"queues": {"export": 1}}),
+    case("queues-and-QUEUES", "queues", "['a']", "give only QUEUES",
+         settings={"queues": ["a"], "QUEUES": ["b"]}),
+    case("queue-prefix-and-its-old-name", "QUEUE_NAME_PREFIX", "'old'",
+         "give only QUEUE_PREFIX", settings={"QUEUE_NAME_PREFIX": "old", "QUEUE_PREFIX": "x"}),
+    # -- prefixes and the monitor queue -------------------------------------------------
+    case("queue-prefix-not-a-string", "QUEUE_PREFIX", "5", "a string such as 'dev'",
+         settings={"QUEUE_PREFIX": 5}),
+    case("queue-prefix-refused-by-sqs", "QUEUE_PREFIX", "'my env'", "change QUEUE_PREFIX",
+         settings={"QUEUE_PREFIX": "my env", "queues": ["export"]}),
+    case("platform-queue-is-a-work-queue", "PLATFORM_QUEUE_NAME", "'export'",
+         "neither in QUEUES nor 'celery'", settings={"PLATFORM_QUEUE_NAME": "export"}),
+    case("platform-queue-is-celery", "PLATFORM_QUEUE_NAME", "'celery'",
+         "such as the default 'platform.fifo'", settings={"PLATFORM_QUEUE_NAME": "celery"}),
+    case("platform-queue-not-a-string", "PLATFORM_QUEUE_NAME", "5",
+         "leave it at its default 'platform.fifo'", settings={"PLATFORM_QUEUE_NAME": 5}),
+    case("platform-queue-refused-by-sqs", "PLATFORM_QUEUE_NAME", "'monitor queue'", SQS_CHARS,
+         settings={"PLATFORM_QUEUE_NAME": "monitor queue"}),
+    case("env-prefix-not-a-string", "ENV_PREFIX", "5", "a string such as 'CELERY_'",
+         settings={"ENV_PREFIX": 5}),
+    # -- the broker ---------------------------------------------------------------------
+    case("transport-contradicts-the-url", "broker_transport", "'sqs'",
+         "Remove broker_transport, or make the two agree",
+         settings={"broker_transport": "sqs", "broker_url": f"amqp://guest:{SECRET}@rabbit//"}),
+    case("transport-from-the-environment-contradicts-the-url", "broker_transport", "'amqp'",
+         "Remove broker_transport, or make the two agree",
+         settings={"broker_url": "memory://"}, environ={"CELERY_BROKER_TRANSPORT": "amqp"}),
+    case("transport-options-a-string", "broker_transport_options", "'region=eu-west-1'",
+         "give a dict", settings={"broker_transport_options": "region=eu-west-1"}),
+    case("transport-options-a-list", "broker_transport_options", "[('region', 'eu-west-1')]",
+         "give a dict", settings={"broker_transport_options": [("region", "eu-west-1")]}),
+    case("transport-options-a-list-holding-a-secret", "broker_transport_options", MASKED,
+         "give a dict",
+         settings={"broker_transport_options": [("secret_access_key", SECRET)]}),
+    case("region-not-a-string", "broker_transport_options['region']", "=5",
+         "must be a string naming an AWS region",
+         settings={"broker_transport_options": {"region": 5}}),
+    case("region-bytes", "broker_transport_options['region']", "b'eu-west-1'",
+         "must be a string naming an AWS region",
+         settings={"broker_transport_options": {"region": b"eu-west-1"}}),
+    case("queue-name-prefix-option-not-a-string",
+         "broker_transport_options['queue_name_prefix']", "=5", "must be a string",
+         settings={"broker_transport_options": {"queue_name_prefix": 5}}),
+    # -- the chord-unlock cap -----------------------------------------------------------
+    case("chord-unlock-negative", "CHORD_UNLOCK_MAX_RETRIES", "-1", WHOLE,
+         settings={"CHORD_UNLOCK_MAX_RETRIES": -1}),
+    case("chord-unlock-a-bool", "CHORD_UNLOCK_MAX_RETRIES", "True", WHOLE,
+         settings={"CHORD_UNLOCK_MAX_RETRIES": True}),
+    case("chord-unlock-a-float", "CHORD_UNLOCK_MAX_RETRIES", "1.5", WHOLE,
+         settings={"CHORD_UNLOCK_MAX_RETRIES": 1.5}),
+    case("chord-unlock-a-string", "CHORD_UNLOCK_MAX_RETRIES", "'10'", WHOLE,
+         settings={"CHORD_UNLOCK_MAX_RETRIES": "10"}),
+    case("chord-unlock-negative-from-the-environment", "CHORD_UNLOCK_MAX_RETRIES", "-5", WHOLE,
+         environ={"CELERY_CHORD_UNLOCK_MAX_RETRIES": "-5"}),
+    case("chord-unlock-annotation-not-a-dict", "task_annotations['celery.chord_unlock']",
+         "'cap'", "must be a dict of task attributes",
+         settings={"task_annotations": {"celery.chord_unlock": "cap"}}),
+    # -- environment values that do not parse --------------------------------------------
+    case("env-bool", "CELERY_TASK_TRACK_STARTED", "'maybe'", "expected true or false",
+         environ={"CELERY_TASK_TRACK_STARTED": "maybe"}),
+    case("env-bool-of-the-library", "CELERY_SETUP_FILE_LOGGING", "'perhaps'",
+         "expected true or false", environ={"CELERY_SETUP_FILE_LOGGING": "perhaps"}),
+    case("env-int", "CELERY_CHORD_UNLOCK_MAX_RETRIES", "'ten'", "a whole number such as 3",
+         environ={"CELERY_CHORD_UNLOCK_MAX_RETRIES": "ten"}),
+    case("env-int-a-float", "CELERY_CHORD_UNLOCK_MAX_RETRIES", "'1.5'",
+         "a whole number such as 3", environ={"CELERY_CHORD_UNLOCK_MAX_RETRIES": "1.5"}),
+    case("env-tuple-a-bare-word", "CELERY_QUEUES", "'export'",
+         "expected a tuple such as ('export', 'msg')", environ={"CELERY_QUEUES": "export"}),
+    case("env-tuple-a-dict", "CELERY_QUEUES", "\"{'export': 1}\"", "expected a tuple such as",
+         environ={"CELERY_QUEUES": "{'export': 1}"}),
+    case("env-imports-a-module-name", "CELERY_IMPORTS", "'app.tasks'",
+         "expected a tuple such as", environ={"CELERY_IMPORTS": "app.tasks"}),
+    case("env-dict", "CELERY_BROKER_TRANSPORT_OPTIONS", "'region=x'",
+         "expected a dict such as {'region': 'eu-west-1'}",
+         environ={"CELERY_BROKER_TRANSPORT_OPTIONS": "region=x"}),
+    case("env-dict-holding-a-secret", "CELERY_BROKER_TRANSPORT_OPTIONS", MASKED,
+         "expected a dict such as",
+         environ={"CELERY_BROKER_TRANSPORT_OPTIONS":
+                  f"{{'predefined_queues': {{'export': {{'secret_access_key': '{SECRET}'}}}}"}),
+    case("env-dict-holding-a-url-with-a-password", "CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS",
+         MASKED, "expected a dict such as",
+         environ={"CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS": f"{{'url': 'redis://:{SECRET}@r'"}),
+    case("env-float-of-celery", "CELERY_RESULT_EXPIRES", "'soon'", "a number such as 1.5",
+         environ={"CELERY_RESULT_EXPIRES": "soon"}),
+    case("env-list-of-celery", "CELERY_ACCEPT_CONTENT", "'json'", "a list such as",
+         environ={"CELERY_ACCEPT_CONTENT": "json"}),
+    case("env-code-is-not-run", "CELERY_QUEUES", "__import__", "expected a tuple such as",
+         environ={"CELERY_QUEUES": "__import__('os').getcwd()"}),
+    case("env-queues-duplicated", "QUEUES", "'export'", "List each queue once",
+         environ={"CELERY_QUEUES": "['export', 'export']"}),
+    case("env-queues-with-a-wildcard", "QUEUES", "'*'", "e.g. 'export' for 'export.*'",
+         environ={"CELERY_QUEUES": "['*']"}),
+    # -- the result backend -------------------------------------------------------------
+    case("backend-unknown-variable", "result_backend", "{0.RESULT_DB_USR}", RENDER,
+         settings={"result_backend": "db+postgresql://{0.RESULT_DB_USR}@h/x"}),
+    case("backend-unknown-key", "result_backend", "{user}", "KeyError: 'user'",
+         settings={"result_backend": "db+postgresql://{user}@h/x"}),
+    case("backend-unbalanced-brace-and-a-password", "result_backend", f"worker:{MASK}@h",
+         "write a literal brace as {{ or }}",
+         settings={"result_backend": f"db+postgresql://worker:{SECRET}@h/{{0.RESULT_DB_NAME"}),
+    case("backend-format-specification", "result_backend", ":>999999999999", "not accepted",
+         settings={"result_backend": "db+postgresql://{0.RESULT_DB_USER:>999999999999}@h/x"}),
+    case("backend-not-a-string", "result_backend", "(5)", "must be a URL string",
+         settings={"result_backend": 5}),
+    case("backend-bytes-with-a-password", "result_backend", MASKED, "must be a URL string",
+         settings={"result_backend": f"db+sqlite://u:{SECRET}@h/x".encode()}),
+    case("celery-result-backend-a-template", "CELERY_RESULT_BACKEND", f":{MASK}@h/x'",
+         "write the final URL in the variable",
+         environ={"CELERY_RESULT_BACKEND": f"db+postgresql://{{0.RESULT_DB_USER}}:{SECRET}@h/x"}),
+    case("port-not-a-number", "RESULT_DB_PORT", "'fivefour'", PORT,
+         settings={"RESULT_DB_PORT": "fivefour"}),
+    case("port-out-of-range-from-the-environment", "CELERY_RESULT_DB_PORT", "'70000'", PORT,
+         environ={"CELERY_RESULT_DB_PORT": "70000"}),
+    case("port-zero", "RESULT_DB_PORT", "=0", PORT, settings={"RESULT_DB_PORT": 0}),
+    case("port-a-bool", "RESULT_DB_PORT", "True", PORT, settings={"RESULT_DB_PORT": True}),
+    case("port-with-blanks", "RESULT_DB_PORT", "' 5432'", PORT,
+         environ={"CELERY_RESULT_DB_PORT": " 5432"}),
+    case("host-empty", "RESULT_DB_HOST", "''", "the name or IP address",
+         settings={"RESULT_DB_HOST": ""}),
+    case("host-with-a-path", "RESULT_DB_HOST", "'db.example.org/cadasta'",
+         "the name or IP address", settings={"RESULT_DB_HOST": "db.example.org/cadasta"}),
+    case("password-none", "RESULT_DB_PASS", "None", "give a string",
+         settings={"RESULT_DB_PASS": None}),
+    case("user-none", "RESULT_DB_USER", "None", "give a string",
+         settings={"RESULT_DB_USER": None}),
+    # -- logging and Sentry -------------------------------------------------------------
+    case("file-logging-a-string", "SETUP_FILE_LOGGING", "'no'", "give True or False",
+         settings={"SETUP_FILE_LOGGING": "no"}),
+    case("log-dir-not-a-path", "LOG_DIR", "=5", "the path of a folder",
+         settings={"LOG_DIR": 5}),
+    case("log-dir-empty", "LOG_DIR", "''", "the path of a folder",
+         settings={"LOG_DIR": "", "SETUP_FILE_LOGGING": True}),
+    case("log-dir-cannot-hold-files", "LOG_DIR", "'/dev/null/logs'",
+         "to a folder this process can write to",
+         settings={"LOG_DIR": "/dev/null/logs", "SETUP_FILE_LOGGING": True}),
+    case("sentry-dsn-without-the-extra", "SENTRY_DSN", MASKED, INSTALL,
+         settings={"SENTRY_DSN": DSN}, hidden=("sentry_sdk",)),
+    case("sentry-dsn-without-the-extra-from-the-environment", "CELERY_SENTRY_DSN", MASKED,
+         INSTALL, environ={"CELERY_SENTRY_DSN": DSN}, hidden=("sentry_sdk",)),
+    case("sentry-logging-without-a-dsn", "SENTRY_DSN", "SETUP_SENTRY_LOGGING is true",
+         "Set SENTRY_DSN", settings={"SETUP_SENTRY_LOGGING": True}),
+    case("sentry-logging-a-string", "SETUP_SENTRY_LOGGING", "'off'", "give True or False",
+         settings={"SETUP_SENTRY_LOGGING": "off"}),
+    case("sentry-dsn-malformed", "SENTRY_DSN", MASKED,
+         "of the form https://<key>@<host>/<project id>",
+         settings={"SENTRY_DSN": f"{SECRET}@127.0.0.1:9/1"}),
+    case("sentry-dsn-port-out-of-range", "CELERY_SENTRY_DSN", MASKED, "of the form https://",
+         environ={"CELERY_SENTRY_DSN": f"https://{SECRET}@127.0.0.1:99999/1"}),
+    case("sentry-dsn-not-a-string", "SENTRY_DSN", MASKED, "a string, or nothing",
+         settings={"SENTRY_DSN": 5}),
+    case("sentry-name-not-a-string", "SENTRY_NAME", "['worker']", "a string, or nothing",
+         settings={"SENTRY_NAME": ["worker"]}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("mistake", CATALOGUE)
+def test_every_mistake_is_a_config_error_that_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, mistake: Case
+) -> None:
+    """Each mistake is a ConfigError naming the setting, showing the value, saying what is valid.
+
+    Secrets in the value are masked: the message never shows SECRET.
+    """
+    for module in mistake.hidden:
+        monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(ConfigError) as caught:
+        Config(environ=mistake.environ, **mistake.settings)
+    assert type(caught.value) is ConfigError
+    assert isinstance(caught.value, ValueError)
+    message = str(caught.value)
+    assert mistake.named in message
+    assert mistake.shown in message
+    assert mistake.accepted in message
+    assert SECRET not in message
+    assert all(SECRET not in problem for problem in caught.value.problems)
+
+
+def test_the_catalogue_is_large() -> None:
+    """The catalogue holds at least 25 mistakes, each with its own id."""
+    assert len(CATALOGUE) >= 25
+    assert len({param.id for param in CATALOGUE}) == len(CATALOGUE)
+
+
+def test_several_mistakes_make_one_error_listing_them_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Mistakes of every kind, by keyword and environment, are listed in one ConfigError."""
+    monkeypatch.setitem(sys.modules, "sentry_sdk", None)
+    environ = {
+        "CELERY_TASK_TRACK_STARTED": "maybe",
+        "CELERY_CHORD_UNLOCK_MAX_RETRIES": "ten",
+        "CELERY_BROKER_TRANSPORT_OPTIONS": "region=x",
+        "CELERY_RESULT_DB_PORT": "70000",
+        "CELERY_SENTRY_DSN": DSN,
+    }
+    with pytest.raises(ConfigError) as caught:
+        Config(
+            environ=environ,
+            queues=["export", "", "export", "ex*"],
+            PLATFORM_QUEUE_NAME="celery",
+            RESULT_DB_HOST="",
+            result_backend="db+postgresql://{0.RESULT_DB_USR}@{0.RESULT_DB_HOST}/x",
+            SETUP_FILE_LOGGING="no",
+        )
+    expected = [
+        "CELERY_TASK_TRACK_STARTED='maybe'",
+        "CELERY_CHORD_UNLOCK_MAX_RETRIES='ten'",
+        "CELERY_BROKER_TRANSPORT_OPTIONS='region=x'",
+        "RESULT_DB_PORT='70000'",
+        f"SENTRY_DSN={MASKED} is set but sentry-sdk is missing",
+        "QUEUES: a queue name is empty",
+        "QUEUES: queue 'export' is listed twice",
+        "QUEUES: queue 'ex*' contains a topic wildcard",
+        "PLATFORM_QUEUE_NAME='celery'",
+        "RESULT_DB_HOST=''",
+        "result_backend 'db+postgresql://{0.RESULT_DB_USR}@{0.RESULT_DB_HOST}/x'",
+        "SETUP_FILE_LOGGING='no'",
+    ]
+    error = caught.value
+    assert len(error.problems) == len(expected)
+    for fragment in expected:
+        assert sum(fragment in problem for problem in error.problems) == 1, fragment
+    message = str(error)
+    assert message.startswith(f"{len(expected)} problems in the configuration:\n")
+    assert message.splitlines()[1:] == [f"  - {problem}" for problem in error.problems]
+    assert SECRET not in message
+
+
+def test_a_valid_port_and_log_dir_in_other_forms(make_config: Any, tmp_path: Any) -> None:
+    """A port given as a number, an IPv6 host and a LOG_DIR given as a path are accepted."""
+    config = make_config(RESULT_DB_PORT=6432, RESULT_DB_HOST="::1", LOG_DIR=tmp_path)
+    assert config["result_backend"].endswith("@[::1]:6432/cadasta")
+
+
+def test_a_dsn_is_checked_only_when_sentry_is_on(make_config: Any) -> None:
+    """A DSN sentry-sdk would refuse is no error while SETUP_SENTRY_LOGGING is off."""
+    config = make_config(SENTRY_DSN="not a dsn", SETUP_SENTRY_LOGGING=False)
+    assert config.SETUP_SENTRY_LOGGING is False
+
+
+def test_environment_names_never_hide_the_mappings_methods(make_config: Any) -> None:
+    """CELERY_ITEMS, CELERY_GET or CELERY___DICT__ never replace what Config is made of."""
+    config = make_config(
+        {"CELERY_ITEMS": "1", "CELERY_GET": "2", "CELERY_SET": "3", "CELERY___DICT__": "4"}
+    )
+    assert "items" not in config
+    assert dict(config.items())["QUEUES"] == ["export", "msg"]
+    assert config.get("QUEUES") == ["export", "msg"]
+
+
+# -- property tests: only ConfigError escapes ----------------------------------------------
+
+#: Text, lone surrogates included: os.environ holds them for bytes that are not UTF-8.
+ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=24)
+#: Values that get past the first parsing step, and the ones that once broke things.
+TRICKY_TEXT = st.sampled_from(
+    [
+        "", "true", "no", "0", "-1", "5", "70000", "1.5", "[]", "()", "{}", "None",
+        "['export']", "['a', 'a']", "['*', '']", "('export', 'msg')", "{'region': 5}",
+        "{'queue_name_prefix': 1}", "{0.RESULT_DB_PASS}", "{0!s:>999999999999}",
+        "db+postgresql://{0.RESULT_DB_USER}@h/x", "db+postgresql://u:p{@h/x",
+        "sqs://key:secret@127.0.0.1:9", "amqp://", "memory://", "https://k@127.0.0.1:9/1",
+        "https://k@127.0.0.1:99999/1", "https://k@[::1/1", "{", "}", "\x00", "\udcff",
+        "[" * 200,
+    ]
+)  # fmt: skip
+#: Every setting Celery knows, the library's variables, and names of no setting.
+SETTING_NAMES = sorted(
+    {name.upper() for name, _ in flatten(NAMESPACES)}
+    | set(LIBRARY_VARIABLES)
+    | {"ENV_PREFIX", "SETUP_SENTRY_LOGGING", "ITEMS", "_GIVEN", "__DICT__"}
+)
+VARIABLE_NAMES = (
+    st.sampled_from(SETTING_NAMES).map("CELERY_".__add__)
+    | st.sampled_from(["SENTRY_DSN", "SENTRY_RELEASE", "CELERY_", "WORKER_QUEUES"])
+    | st.text(max_size=8).map("CELERY_".__add__)
+)
+ENVIRONMENTS = st.dictionaries(VARIABLE_NAMES, ANY_TEXT | TRICKY_TEXT, max_size=8)
+ANY_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | ANY_TEXT | TRICKY_TEXT
+    | st.binary(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.frozensets(ANY_TEXT, max_size=3)
+        | st.dictionaries(ANY_TEXT | st.sampled_from(["region", "queue_name_prefix"]), inner,
+                          max_size=3)
+    ),
+    max_leaves=8,
+)  # fmt: skip
+KEYWORDS = sorted(
+    {
+        *LIBRARY_VARIABLES,
+        "ENV_PREFIX",
+        "SETUP_SENTRY_LOGGING",
+        "queues",
+        "QUEUE_NAME_PREFIX",
+        "broker_url",
+        "broker_transport",
+        "broker_transport_options",
+        "result_backend",
+        "task_annotations",
+        "task_default_exchange",
+        "imports",
+    }
+)
+BOUNDED = settings(max_examples=200, deadline=None)
+
+
+class _DiscardingTransport(Transport):
+    """A sentry-sdk transport that parses the DSN, as the real one does, and sends nothing."""
+
+    def capture_envelope(self, envelope: Envelope) -> None:
+        """Drop *envelope*."""
+
+
+@contextlib.contextmanager
+def _side_effects_contained() -> Iterator[None]:
+    """Build Configs whose side effects touch neither the disk nor the network.
+
+    File logging is not configured (LOG_DIR could be any path); Sentry is initialised
+    for real, DSN parsing included, but sends nothing, and is closed afterwards.
+    """
+    real_init = sentry_sdk.init
+
+    def init(*args: Any, **kwargs: Any) -> Any:
+        return real_init(*args, **{**kwargs, "transport": _DiscardingTransport})
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_logging, "configure_file_logging", lambda log_dir: None)
+        patch.setattr(sentry_sdk, "init", init)
+        try:
+            yield
+        finally:
+            sentry_sdk.get_client().close(timeout=0)
+            sentry_sdk.get_global_scope().set_client(None)
+
+
+def _build(environ: dict[str, str], **keywords: Any) -> None:
+    """Build a Config; it must be built, or raise ConfigError: nothing else may escape."""
+    with _side_effects_contained():
+        try:
+            outcome: Config | ConfigError = Config(environ=environ, **keywords)
+        except ConfigError as error:
+            outcome = error
+    if isinstance(outcome, ConfigError):
+        assert outcome.problems
+        assert all(isinstance(problem, str) and problem for problem in outcome.problems)
+    else:
+        assert repr(outcome).startswith("Config(")
+
+
+@BOUNDED
+@given(environ=ENVIRONMENTS)
+def test_any_environment_gives_a_config_or_a_config_error(environ: dict[str, str]) -> None:
+    """Whatever CELERY_* variables hold, Config() returns or raises ConfigError."""
+    _build(environ)
+
+
+@BOUNDED
+@given(keywords=st.dictionaries(st.sampled_from(KEYWORDS), ANY_VALUE, max_size=4))
+def test_any_keywords_give_a_config_or_a_config_error(keywords: dict[str, Any]) -> None:
+    """Whatever the library's variables and the settings it reads hold, only ConfigError escapes."""
+    _build({}, **keywords)
+
+
+@BOUNDED
+@given(
+    queues=ANY_VALUE | st.lists(st.text(alphabet="ab_.-#* é!\t", max_size=6), max_size=4),
+    prefix=ANY_TEXT | st.sampled_from(["", "dev", "my.env", "p" * 70]),
+)
+def test_any_queues_under_any_prefix(queues: Any, prefix: str) -> None:
+    """Whatever the queues and the prefix, Config() returns or raises ConfigError.
+
+    Every name check_queue_names lets through is a name SQS accepts.
+    """
+    _build({}, queues=queues, QUEUE_PREFIX=prefix)
+    kombu_prefix = f"{prefix}-" if prefix else ""
+    names, problems = check_queue_names(queues, "QUEUES", kombu_prefix)
+    assert all(isinstance(problem, str) for problem in problems)
+    for name in names:
+        sqs_name = sqs_queue_name(kombu_prefix, name)
+        assert len(sqs_name) <= 80
+        assert sqs_name.isascii()
+        assert not set(sqs_name) - set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789-_.")  # fmt: skip
+
+
+_DEFAULTS = st.sampled_from([False, 0, 0.0, (), [], {}, {0}, frozenset(), "", None])
+
+
+@BOUNDED
+@given(
+    variable=st.sampled_from(["CELERY_QUEUES", "CELERY_RESULT_DB_PASS", "CELERY_REDIS_TOKEN"])
+    | VARIABLE_NAMES,
+    raw=ANY_TEXT | TRICKY_TEXT,
+    default=_DEFAULTS,
+)
+def test_parse_value_of_any_text(variable: str, raw: str, default: Any) -> None:
+    """Whatever the text, lone surrogates included, parse_value returns or raises ConfigError.
+
+    The error of a secret variable shows the mask, never the text.
+    """
+    try:
+        parse_value(variable, raw, default)
+    except ConfigError as error:
+        message = str(error)
+    else:
+        return
+    assert message.startswith(f"environment variable {variable}=")
+    if looks_secret(variable):
+        assert f"{variable}={MASKED} " in message
