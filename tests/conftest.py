@@ -21,8 +21,7 @@ from cadasta.workertoolbox.conf import Config
 
 @pytest.fixture(autouse=True)
 def _isolated_process_state() -> Iterator[None]:
-    """
-    Restore what tests share through the process, after each test.
+    """Restore what tests share through the process, after each test.
 
     os.environ; the root logger; kombu's memory broker and its connection pools (which
     remember what each pooled connection declared); Celery's default and current app and

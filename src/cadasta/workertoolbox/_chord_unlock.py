@@ -53,8 +53,7 @@ def annotation(max_retries: int) -> dict[str, Any]:
 
 
 def apply_cap(app: Any, max_retries: int) -> None:
-    """
-    Cap ``celery.chord_unlock`` on *app* where its annotations have not.
+    """Cap ``celery.chord_unlock`` on *app* where its annotations have not.
 
     Annotations (the cap :class:`~cadasta.workertoolbox.conf.Config` puts in
     ``task_annotations``, or a user's own entry) are applied by Celery when the task is
