@@ -95,6 +95,11 @@ _TASK_DEFAULTS: Mapping[str, Any] = {
     # Create the result tables on first use, not when the backend is built: a producer
     # must be able to send tasks while the result database is unreachable.
     "database_create_tables_at_setup": False,
+    # Keep a result while the result database is down: Celery's database backend gives
+    # up after 3 tries (about 0.1 s). 130 tries, each after a random pause of at most
+    # 10 s (Celery's back-off), last about 10 minutes; then the result is lost.
+    "result_backend_always_retry": True,
+    "result_backend_max_retries": 130,
 }
 
 #: Lowercased names the configuration reads itself, never from the generic sweep.
