@@ -24,8 +24,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,13 @@ import sqlalchemy as sa
 from celery.backends.database.session import ResultModelBase
 
 from tests.integration.apps.load_app import EXECUTIONS
-from tests.integration.apps.worker_process import REPO_ROOT, celery_worker, clean_environment
-from tests.integration.apps.worker_tasks import TASKMETA, engine_for
+from tests.integration.apps.worker_process import (
+    REPO_ROOT,
+    WorkerProcess,
+    celery_worker,
+    clean_environment,
+)
+from tests.integration.apps.worker_tasks import TASKMETA, engine_for, wait_for
 
 from . import services
 from .services import SQSEndpoint
@@ -72,6 +78,7 @@ class MonitorReader(threading.Thread):
         self._endpoint = endpoint
         self._queue_name = queue_name
         self._stop_when_empty = threading.Event()
+        self._abandon = threading.Event()
         self.task_ids: list[str] = []
         self.error: BaseException | None = None
 
@@ -85,12 +92,12 @@ class MonitorReader(threading.Thread):
     def _read(self) -> None:
         client = self._endpoint.client()
         url = None
-        while url is None:  # the first producer creates the queue
+        while url is None and not self._abandon.is_set():  # a producer creates the queue
             urls = client.list_queues(QueueNamePrefix=self._queue_name).get("QueueUrls", [])
             url = next((u for u in urls if u.endswith(f"/{self._queue_name}")), None)
             if url is None:
                 time.sleep(0.2)
-        while True:
+        while url is not None and not self._abandon.is_set():
             messages = client.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=1
             ).get("Messages", [])
@@ -105,6 +112,10 @@ class MonitorReader(threading.Thread):
                 {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)
             ]
             client.delete_message_batch(QueueUrl=url, Entries=entries)
+
+    def abandon(self) -> None:
+        """Stop reading at once (the test failed)."""
+        self._abandon.set()
 
     def finish(self, timeout: float) -> list[str]:
         """Read what is left, stop, and return the task ids of every copy read."""
@@ -130,14 +141,80 @@ def left_in_queues(endpoint: SQSEndpoint, prefix: str) -> dict[str, int]:
     return {name: sum(queue_counts(endpoint, f"{prefix}-{name}").values()) for name in ALL_QUEUES}
 
 
-def wait_until(predicate: Any, timeout: float, what: str) -> Any:
-    """Poll *predicate* every half second until it returns something true; return it."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.5)
-    return value
+def while_running(workers: Mapping[str, WorkerProcess], predicate: Callable[[], Any]) -> Any:
+    """*predicate*, checked only while every worker still runs (else fail at once)."""
+
+    def check() -> Any:
+        for name, worker in workers.items():
+            if worker.process.poll() is not None:
+                pytest.fail(f"worker {name} exited ({worker.process.returncode}):\n{worker.log}")
+        return predicate()
+
+    return check
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """What a load run sent, what ran, and how long each phase took (from its start)."""
+
+    sent: list[str]
+    send_seconds: list[float]
+    sent_at: float
+    ran_at: float
+    monitor_copies: Counter[str]
+    exit_codes: dict[str, int]
+
+
+def run_load(
+    endpoint: SQSEndpoint, engine: sa.Engine, variables: dict[str, str], prefix: str, logs: Path
+) -> LoadRun:
+    """Start the workers and the monitor's reader, run the producers, wait for every task.
+
+    Returns once every task has run and stored its result, the work queues are empty,
+    the workers have stopped and the reader has read the monitor queue to the end.
+    """
+    monitor = MonitorReader(endpoint, f"{prefix}-platform.fifo")
+    started = time.monotonic()
+    monitor.start()
+    try:
+        with ExitStack() as stack:
+            workers = {
+                name: stack.enter_context(
+                    celery_worker(
+                        LOAD_APP,
+                        variables,
+                        worker_arguments(f"{name}@{prefix}", queues),
+                        logs / f"{name}.log",
+                    )
+                )
+                for name, queues in WORKERS.items()
+            }
+            sent, send_seconds = run_producers(variables)
+            sent_at = time.monotonic() - started
+            for name, worker in workers.items():
+                worker.wait_for(f"{name}@{prefix} ready.", timeout=30)
+            wait_for(
+                while_running(workers, lambda: min(count_runs(engine)) >= TASKS),
+                RUN_TIMEOUT,
+                "every task to run and store its result",
+                interval=0.5,
+            )
+            ran_at = time.monotonic() - started
+            wait_for(
+                while_running(
+                    workers,
+                    lambda: not any(left_in_queues(endpoint, prefix)[q] for q in WORK_QUEUES),
+                ),
+                SETTLE_TIMEOUT,
+                "the work queues to be empty",
+                interval=0.5,
+            )
+            exit_codes = {name: worker.stop() for name, worker in workers.items()}
+    except BaseException:
+        monitor.abandon()
+        raise
+    copies = Counter(monitor.finish(timeout=SETTLE_TIMEOUT))
+    return LoadRun(sent, send_seconds, sent_at, ran_at, copies, exit_codes)
 
 
 def test_a_thousand_tasks_run_once_with_one_monitor_copy_each(
@@ -160,48 +237,22 @@ def test_a_thousand_tasks_run_once_with_one_monitor_copy_each(
         "CELERY_IMPORTS": "()",
         "CELERY_BROKER_TRANSPORT_OPTIONS": "{'wait_time_seconds': 1, 'polling_interval': 0.1}",
     }
-    monitor = MonitorReader(endpoint, f"{queue_prefix}-platform.fifo")
-    started = time.monotonic()
-    with ExitStack() as stack:
-        workers = {
-            name: stack.enter_context(
-                celery_worker(
-                    LOAD_APP,
-                    variables,
-                    worker_arguments(f"{name}@{queue_prefix}", queues),
-                    tmp_path / f"{name}.log",
-                )
-            )
-            for name, queues in WORKERS.items()
-        }
-        monitor.start()
-        sent, send_seconds = run_producers(variables)
-        sent_at = time.monotonic() - started
-        for name, worker in workers.items():
-            worker.wait_for(f"{name}@{queue_prefix} ready.", timeout=30)
 
-        wait_until(lambda: min(count_runs(engine)) >= TASKS, RUN_TIMEOUT, "every result")
-        ran_at = time.monotonic() - started
-        wait_until(
-            lambda: not any(left_in_queues(endpoint, queue_prefix)[q] for q in WORK_QUEUES),
-            SETTLE_TIMEOUT,
-            "the work queues to be empty",
-        )
-        exit_codes = {name: worker.stop() for name, worker in workers.items()}
-    copies = Counter(monitor.finish(timeout=SETTLE_TIMEOUT))
+    run = run_load(endpoint, engine, variables, queue_prefix, tmp_path)
     left = left_in_queues(endpoint, queue_prefix)
     runs = executions(engine)
     successes = success_ids(engine)
-    engine.dispose()
 
+    sent, copies = run.sent, run.monitor_copies
     ran = Counter(task for task, _ in runs)
+    per_queue = dict(sorted(Counter(queue for _, queue in runs).items()))
     figures = (
-        f"load: {len(sent)} tasks sent by {PRODUCERS} producer processes in {sent_at:.1f} s "
-        f"(slowest producer {max(send_seconds):.1f} s, {len(sent) / sent_at:.0f} tasks/s); "
-        f"all run after {ran_at:.1f} s; runs: {len(runs)} of {len(ran)} task ids, "
-        f"per queue {dict(sorted(Counter(queue for _, queue in runs).items()))}; "
-        f"SUCCESS rows: {len(successes)}; monitor copies: {sum(copies.values())} of "
-        f"{len(copies)} task ids; left in queues: {left}; worker exit codes: {exit_codes}"
+        f"load: {len(sent)} tasks sent by {PRODUCERS} producer processes in {run.sent_at:.1f} s "
+        f"(slowest producer {max(run.send_seconds):.1f} s, {len(sent) / run.sent_at:.0f} "
+        f"tasks/s); all run after {run.ran_at:.1f} s; runs: {len(runs)} of {len(ran)} task "
+        f"ids, per queue {per_queue}; SUCCESS rows: {len(successes)}; monitor copies: "
+        f"{sum(copies.values())} of {len(copies)} task ids; left in queues: {left}; worker "
+        f"exit codes: {run.exit_codes}"
     )
     print(figures)
     assert len(sent) == len(set(sent)) == TASKS, figures
@@ -211,7 +262,7 @@ def test_a_thousand_tasks_run_once_with_one_monitor_copy_each(
     assert set(copies) == set(sent), figures
     assert {task: n for task, n in copies.items() if n != 1} == {}, f"copies doubled; {figures}"
     assert left == dict.fromkeys(ALL_QUEUES, 0), figures
-    assert exit_codes == dict.fromkeys(WORKERS, 0), figures
+    assert run.exit_codes == dict.fromkeys(WORKERS, 0), figures
 
 
 def worker_arguments(hostname: str, queues: str) -> list[str]:

@@ -756,6 +756,8 @@ def test_to_dict_holds_the_celery_settings(make_config: MakeConfig) -> None:
         "task_routes",
         "task_annotations",
         "database_create_tables_at_setup",
+        "result_backend_always_retry",
+        "result_backend_max_retries",
     }
 
 

@@ -36,14 +36,14 @@ def journal(task_id: str, label: str, value: Any = None) -> None:
         )
 
 
-@app.task(name="export.count", bind=True)
+@app.task(name="export.count", bind=True, shared=False)
 def count(self: Any) -> str:
     """Record one run and its time (seconds since the epoch)."""
     journal(self.request.id, "run", time.time())
     return "counted"
 
 
-@app.task(name="export.work", bind=True)
+@app.task(name="export.work", bind=True, shared=False)
 def work(self: Any, duration: float) -> str:
     """Record the start, work for *duration* seconds, record the end."""
     journal(self.request.id, "started", os.getpid())
@@ -52,7 +52,7 @@ def work(self: Any, duration: float) -> str:
     return "done"
 
 
-@app.task(name="export.retry_later", bind=True)
+@app.task(name="export.retry_later", bind=True, shared=False)
 def retry_later(self: Any, countdown: float) -> None:
     """Record the run, then ask to be retried in *countdown* seconds."""
     journal(self.request.id, "run", self.request.retries)

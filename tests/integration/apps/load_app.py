@@ -63,7 +63,7 @@ def _record(task_id: str, queue: str) -> None:
 
 
 def _register(queue: str) -> Any:
-    @app.task(name=f"{queue}.record", bind=True)
+    @app.task(name=f"{queue}.record", bind=True, shared=False)
     def record(self: Any, number: int) -> int:
         _record(self.request.id, queue)
         return number

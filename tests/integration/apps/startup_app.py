@@ -14,7 +14,7 @@ app = Celery("startup")
 app.config_from_object(Config())
 
 
-@app.task(name="export.build")
+@app.task(name="export.build", shared=False)
 def build(value: int) -> int:
     """Return twice *value*: a result the worker stores in the result backend."""
     return 2 * value
