@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import runpy
+import signal
 import subprocess
 import sys
 import threading
@@ -120,3 +121,14 @@ def test_without_removes_variables_during_the_block_and_restores_them() -> None:
         assert environ == {"HOME": "/root"}
 
     assert environ == {"CELERY_BROKER_URL": "amqp://elsewhere//", "HOME": "/root"}
+
+
+def test_the_sigint_handler_remembers_the_interrupt() -> None:
+    """The demo's Ctrl-C handler records the interrupt before raising KeyboardInterrupt."""
+    from cadasta.workertoolbox.demo import _main
+
+    _main._INTERRUPTED.clear()
+    with pytest.raises(KeyboardInterrupt):
+        _main._on_sigint(signal.SIGINT, None)
+    assert _main._INTERRUPTED.is_set()
+    _main._INTERRUPTED.clear()
