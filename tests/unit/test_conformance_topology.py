@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 import pytest
 from celery import Celery
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kombu.entity import Exchange, Queue, binding
 
 from cadasta.workertoolbox._conformance_topology import Binding, DeclaredTopology, topic_matches
@@ -110,6 +112,54 @@ def test_answers_are_cached_per_exchange_and_routing_key() -> None:
     first = topology.destinations("task_exchange", "export")
     assert topology.destinations("task_exchange", "export") is first
     assert first == {"platform.fifo"}
+
+
+WORDS = st.sampled_from(["export", "msg", "render", "*", "#", ""])
+KEYS = st.lists(WORDS, min_size=1, max_size=3).map(".".join)
+BINDINGS = st.tuples(
+    st.sampled_from(["task_exchange", "other"]),
+    st.sampled_from(["topic", "direct", "fanout", "headers"]),
+    KEYS,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    bindings=st.lists(BINDINGS, max_size=8),
+    exchange=st.sampled_from(["task_exchange", "other", "unknown"]),
+    routing_key=KEYS,
+)
+def test_indexed_answers_are_those_of_every_binding_matched_in_turn(
+    bindings: list[tuple[str, str, str]], exchange: str, routing_key: str
+) -> None:
+    """The index gives what matching each binding of the exchange would give."""
+    queues = [
+        Queue(f"q{number}", Exchange(name, type=kind), routing_key=key)
+        for number, (name, kind, key) in enumerate(bindings)
+    ]
+    topology = DeclaredTopology(queues)
+    expected = {
+        each.queue
+        for each in topology.bindings
+        if each.exchange == exchange and each.matches(routing_key)
+    }
+    assert topology.destinations(exchange, routing_key) == expected
+
+
+def test_direct_keys_have_no_wildcards_and_headers_bindings_match_nothing() -> None:
+    """'*' and '#' are words like others on a direct exchange; headers bindings never match."""
+    queues = [
+        Queue("star", Exchange("direct", type="direct"), routing_key="*"),
+        Queue("by-headers", Exchange("headers", type="headers"), routing_key="export"),
+    ]
+    topology = DeclaredTopology(queues)
+    assert topology.destinations("direct", "*") == {"star"}
+    assert topology.destinations("direct", "export") == frozenset()
+    assert topology.destinations("headers", "export") == frozenset()
+    assert topology.bindings_of("by-headers") == [
+        Binding("by-headers", "headers", "headers", "export")
+    ]
+    assert topology.bindings_of("undeclared") == []
 
 
 def test_of_reads_the_queues_the_configuration_declares(make_app: Callable[..., Celery]) -> None:

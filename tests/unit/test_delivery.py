@@ -1,15 +1,15 @@
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from celery import Celery
+from celery import Celery, _state
 from celery.app.amqp import AMQP
 
-from cadasta.workertoolbox import _delivery
 from cadasta.workertoolbox._delivery import (
     GuardedTaskRouter,
     at_least_once_problems,
@@ -425,9 +425,62 @@ def test_router_skips_apps_without_amqp_and_apps_it_does_not_serve(
     other.amqp.router  # noqa: B018 (an AMQP and a router, but routes of its own)
     (router,) = served.conf.task_routes
     served.amqp.router  # noqa: B018
-    _delivery._guard_apps_routed_by(router)
+    router.settle_live_apps()
     assert [is_guarded(app) for app in (served, other, idle)] == [True, False, False]
     assert "amqp" not in vars(idle)
+
+
+def test_after_a_route_every_live_app_is_settled(make_app: Callable[..., Celery]) -> None:
+    """Once every live app has a router, a route leaves nothing to look at the next time."""
+    gc.collect()  # apps of earlier tests, unreferenced but in reference cycles
+    app = make_app()
+    other = make_app("other")
+    other.amqp.router  # noqa: B018
+    app.send_task("export.render")
+    (router,) = app.conf.task_routes
+    assert router._settled_apps == frozenset(_state._get_active_apps().data)
+    assert is_guarded(app)
+    assert not is_guarded(other)
+
+
+@pytest.mark.parametrize("built", ["nothing", "amqp", "amqp and sender"])
+def test_app_without_a_router_when_another_routes_is_guarded_on_its_first_route(
+    make_config: Callable[..., Any], built: str
+) -> None:
+    """An app that had not built its router yet is looked at again: it may come to use ours."""
+    config = make_config(broker_url=SQS_URL)
+    first, later = (Celery(name, set_as_current=False) for name in ("first", "later"))
+    try:
+        for app in (first, later):
+            app.config_from_object(config)
+        if built != "nothing":
+            later.amqp.queues  # noqa: B018 (an AMQP, but no router yet)
+        if built == "amqp and sender":
+            later.amqp.send_task_message  # noqa: B018
+        first.amqp.router.route({}, "export.render")  # the router settles what it can
+        with pytest.raises(VisibilityTimeoutError):
+            later.send_task("export.render", countdown=4000)
+    finally:
+        for app in (first, later):
+            app.close()
+
+
+def test_app_created_after_the_router_settled_is_guarded(make_config: Callable[..., Any]) -> None:
+    """A new app sharing the Config, even one created as another is closed, is guarded."""
+    config = make_config(broker_url=SQS_URL)
+    apps = []
+    try:
+        for name in ("first", "second", "third"):
+            app = Celery(name, set_as_current=False)
+            app.config_from_object(config)
+            apps.append(app)
+            app.amqp.router.route({}, "export.render")  # settles the live apps, this one too
+            with pytest.raises(VisibilityTimeoutError):
+                app.send_task("export.render", countdown=4000)
+            app.close()  # still referenced, no longer live: the count of live apps holds
+    finally:
+        for app in apps:
+            app.close()
 
 
 # -- at least once ---------------------------------------------------------------------------

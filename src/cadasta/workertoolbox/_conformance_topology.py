@@ -103,10 +103,20 @@ def _bindings_of(queue: Any) -> Iterator[Binding]:
             )
 
 
+def _is_pattern(binding: Binding) -> bool:
+    """Tell whether *binding* can match more than the routing key equal to its key."""
+    if binding.exchange_type == "topic":
+        return any(word in ("*", "#") for word in binding.key.split("."))
+    return binding.exchange_type == "fanout"
+
+
 class DeclaredTopology:
     """The queues an app declares and their bindings.
 
-    Answers are cached: the suite asks about the same routing keys for many tasks.
+    The bindings are indexed so that an answer costs one look-up plus one match per
+    pattern binding (topic keys with ``*`` or ``#``, fanout) of the exchange, however
+    many queues there are; answers are cached, as the suite asks about the same routing
+    keys for many tasks.
 
     Args:
         queues: The declared :class:`~kombu.Queue` objects.
@@ -119,9 +129,18 @@ class DeclaredTopology:
         self.bindings: tuple[Binding, ...] = tuple(
             binding for queue in queues for binding in _bindings_of(queue)
         )
-        self._by_exchange: dict[str, list[Binding]] = {}
+        self._names = frozenset(self.queue_names)
+        self._by_queue: dict[str, list[Binding]] = {}
+        # (exchange, key) => queues, for bindings that match their key only (direct,
+        # topic without wildcards); exchange => the other bindings that can match.
+        self._exact: dict[tuple[str, str], list[str]] = {}
+        self._patterns: dict[str, list[Binding]] = {}
         for binding in self.bindings:
-            self._by_exchange.setdefault(binding.exchange, []).append(binding)
+            self._by_queue.setdefault(binding.queue, []).append(binding)
+            if _is_pattern(binding):
+                self._patterns.setdefault(binding.exchange, []).append(binding)
+            elif binding.exchange_type in ("topic", "direct"):
+                self._exact.setdefault((binding.exchange, binding.key), []).append(binding.queue)
         self._destinations: dict[tuple[str, str], frozenset[str]] = {}
 
     @classmethod
@@ -138,7 +157,7 @@ class DeclaredTopology:
 
     def bindings_of(self, queue_name: str) -> list[Binding]:
         """Return the bindings of the queue *queue_name*."""
-        return [binding for binding in self.bindings if binding.queue == queue_name]
+        return list(self._by_queue.get(queue_name, ()))
 
     def destinations(self, exchange: str, routing_key: str) -> frozenset[str]:
         """Return the names of the queues a message published so reaches."""
@@ -146,11 +165,16 @@ class DeclaredTopology:
         if found is None:
             if exchange:
                 found = frozenset(
-                    binding.queue
-                    for binding in self._by_exchange.get(exchange, ())
-                    if binding.matches(routing_key)
+                    [
+                        *self._exact.get((exchange, routing_key), ()),
+                        *(
+                            binding.queue
+                            for binding in self._patterns.get(exchange, ())
+                            if binding.matches(routing_key)
+                        ),
+                    ]
                 )
             else:
-                found = frozenset({routing_key} & set(self.queue_names))
+                found = frozenset({routing_key} & self._names)
             self._destinations[(exchange, routing_key)] = found
         return found

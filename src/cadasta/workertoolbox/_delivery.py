@@ -33,8 +33,9 @@ hooks install it, the way Celery's own ``shared_task`` reaches every app:
 - :class:`GuardedTaskRouter`, the router a ``Config`` puts in ``task_routes``: Celery
   consults it for every message before it builds and publishes it, in every process. The
   router is not told which app asks, so it finds the apps whose router consults it among
-  the live apps (``celery._state._get_active_apps()``) and guards those not yet guarded:
-  a few dictionary look-ups per live app and message once they are.
+  the live apps (``celery._state._get_active_apps()``) and guards those not yet guarded.
+  It remembers the live apps it found nothing more to do for: until another app is
+  created, a route costs one comparison of two small sets.
 
 Finalizing alone would not do: ``app.send_task`` and ``apply_async`` never finalize the
 app.
@@ -55,6 +56,7 @@ import functools
 import inspect
 import math
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -62,6 +64,7 @@ from typing import Any
 from celery import _state
 
 from ._routing import TaskRouter
+from ._topology import Topology
 from .exceptions import VisibilityTimeoutError
 
 __all__ = [
@@ -342,28 +345,63 @@ def is_guarded(app: Any) -> bool:
     return amqp is not None and isinstance(vars(amqp).get("send_task_message"), _Guard)
 
 
-def _guard_apps_routed_by(router: object) -> None:
-    """Guard the live apps whose router consults *router* and that are not guarded yet."""
-    for app in list(_state._get_active_apps()):
-        amqp = vars(app).get("amqp")
-        if amqp is None or isinstance(vars(amqp).get("send_task_message"), _Guard):
-            continue
-        routes = getattr(vars(amqp).get("router"), "routes", None) or ()
-        if any(route is router for route in routes):
-            guard_app(app)
+def _settle(app: Any, router: object) -> bool:
+    """Guard *app* if its router consults *router*; tell whether *app* needs nothing more.
+
+    An app needs nothing more once it is guarded, or once its router is built and does
+    not consult *router* (Celery builds an app's router once). An app whose router is
+    not built yet may still come to consult *router*.
+    """
+    amqp = vars(app).get("amqp")
+    if amqp is None:
+        return False
+    if isinstance(vars(amqp).get("send_task_message"), _Guard):
+        return True
+    built_router = vars(amqp).get("router")
+    routes = getattr(built_router, "routes", None) or ()
+    if any(route is router for route in routes):
+        guard_app(app)
+        return True
+    return built_router is not None
 
 
 class GuardedTaskRouter(TaskRouter):
     """The library's :class:`~._routing.TaskRouter`, which also guards the apps it routes for.
 
     Before it routes a task, it makes sure that the app asking refuses tasks due later
-    than its visibility timeout (see :func:`guard_app`).
+    than its visibility timeout (see :func:`guard_app`). It is not told which app asks,
+    so it looks at the live apps (``celery._state._get_active_apps()``, a
+    :class:`weakref.WeakSet`) and remembers the weak references of a set of live apps
+    that needed nothing more (:func:`_settle`). While the live apps are that set, a
+    route costs one comparison of two small sets; a new app, or one closed or
+    collected, makes the router look again.
     """
+
+    def __init__(self, topology: Topology, message_group: str = "default") -> None:
+        super().__init__(topology, message_group)
+        self._settled_apps: frozenset[weakref.ref[Any]] = frozenset()
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Guard the apps that consult this router, then route as the base class does."""
-        _guard_apps_routed_by(self)
+        live: set[weakref.ref[Any]] = _state._get_active_apps().data
+        if live != self._settled_apps:
+            self.settle_live_apps(live)
         return super().__call__(*args, **kwargs)
+
+    def settle_live_apps(self, live: set[weakref.ref[Any]] | None = None) -> None:
+        """Guard the live apps that consult this router; remember them if all are settled.
+
+        Args:
+            live: The weak references of the live apps; by default Celery's.
+
+        """
+        if live is None:
+            live = _state._get_active_apps().data
+        snapshot = frozenset(live)  # taken first: an app created meanwhile is not in it
+        apps = [app for app in (ref() for ref in snapshot) if app is not None]
+        unsettled = [app for app in apps if not _settle(app, self)]  # every app is looked at
+        if not unsettled:
+            self._settled_apps = snapshot
 
 
 def _guard_finalized_app(app: Any) -> None:
