@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -438,9 +439,27 @@ def test_after_a_route_every_live_app_is_settled(make_app: Callable[..., Celery]
     other.amqp.router  # noqa: B018
     app.send_task("export.render")
     (router,) = app.conf.task_routes
-    assert router._settled_apps == frozenset(_state._get_active_apps().data)
+    assert router._apps_seen == (frozenset(_state._get_active_apps().data), frozenset())
     assert is_guarded(app)
     assert not is_guarded(other)
+
+
+def test_apps_without_a_router_are_the_only_ones_looked_at_again(
+    make_app: Callable[..., Celery],
+) -> None:
+    """An idle app keeps being looked at, alone; once it has a router, nothing is."""
+    gc.collect()
+    app, idle, finalized = make_app(), make_app("idle"), make_app("finalized")
+    finalized.finalize()  # guarded, without a router: nothing more to do
+    (router,) = app.conf.task_routes
+    app.amqp.router.route({}, "export.render")
+    seen, unsettled = router._apps_seen
+    assert {weakref.ref(app), weakref.ref(finalized)} <= seen
+    assert unsettled == {weakref.ref(idle)}
+    idle.amqp.router  # noqa: B018 (its own Config, its own router)
+    app.amqp.router.route({}, "export.render")
+    assert router._apps_seen[1] == frozenset()
+    assert not is_guarded(idle)
 
 
 @pytest.mark.parametrize("built", ["nothing", "amqp", "amqp and sender"])

@@ -34,8 +34,8 @@ hooks install it, the way Celery's own ``shared_task`` reaches every app:
   consults it for every message before it builds and publishes it, in every process. The
   router is not told which app asks, so it finds the apps whose router consults it among
   the live apps (``celery._state._get_active_apps()``) and guards those not yet guarded.
-  It remembers the live apps it found nothing more to do for: until another app is
-  created, a route costs one comparison of two small sets.
+  It remembers the apps it has seen, and looks again only at new ones and at those that
+  had no router yet: then a route costs one comparison of two small sets.
 
 Finalizing alone would not do: ``app.send_task`` and ``apply_async`` never finalize the
 app.
@@ -365,31 +365,38 @@ def _settle(app: Any, router: object) -> bool:
     return built_router is not None
 
 
+#: The weak references of the live apps a router last looked at, and of those among them
+#: that may still come to consult it (:func:`_settle`).
+_AppsSeen = tuple[frozenset["weakref.ref[Any]"], frozenset["weakref.ref[Any]"]]
+
+
 class GuardedTaskRouter(TaskRouter):
     """The library's :class:`~._routing.TaskRouter`, which also guards the apps it routes for.
 
     Before it routes a task, it makes sure that the app asking refuses tasks due later
     than its visibility timeout (see :func:`guard_app`). It is not told which app asks,
     so it looks at the live apps (``celery._state._get_active_apps()``, a
-    :class:`weakref.WeakSet`) and remembers the weak references of a set of live apps
-    that needed nothing more (:func:`_settle`). While the live apps are that set, a
-    route costs one comparison of two small sets; a new app, or one closed or
-    collected, makes the router look again.
+    :class:`weakref.WeakSet`), and remembers which it has seen and which of those may
+    still come to consult it (:func:`_settle`). It then looks again only at new apps and
+    at those: while the live apps are the ones it has seen and all are settled, a route
+    costs one comparison of two small sets.
     """
 
     def __init__(self, topology: Topology, message_group: str = "default") -> None:
         super().__init__(topology, message_group)
-        self._settled_apps: frozenset[weakref.ref[Any]] = frozenset()
+        # One attribute, replaced whole, so that threads always read a consistent pair.
+        self._apps_seen: _AppsSeen = (frozenset(), frozenset())
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Guard the apps that consult this router, then route as the base class does."""
         live: set[weakref.ref[Any]] = _state._get_active_apps().data
-        if live != self._settled_apps:
+        seen, unsettled = self._apps_seen
+        if unsettled or live != seen:
             self.settle_live_apps(live)
         return super().__call__(*args, **kwargs)
 
     def settle_live_apps(self, live: set[weakref.ref[Any]] | None = None) -> None:
-        """Guard the live apps that consult this router; remember them if all are settled.
+        """Guard the live apps that consult this router, looking only at what may have changed.
 
         Args:
             live: The weak references of the live apps; by default Celery's.
@@ -397,11 +404,14 @@ class GuardedTaskRouter(TaskRouter):
         """
         if live is None:
             live = _state._get_active_apps().data
+        seen, unsettled = self._apps_seen
         snapshot = frozenset(live)  # taken first: an app created meanwhile is not in it
-        apps = [app for app in (ref() for ref in snapshot) if app is not None]
-        unsettled = [app for app in apps if not _settle(app, self)]  # every app is looked at
-        if not unsettled:
-            self._settled_apps = snapshot
+        to_look_at = (snapshot - seen) | (unsettled & snapshot)
+        apps = [(ref, ref()) for ref in to_look_at]
+        still_unsettled = frozenset(
+            ref for ref, app in apps if app is not None and not _settle(app, self)
+        )
+        self._apps_seen = (snapshot, still_unsettled)
 
 
 def _guard_finalized_app(app: Any) -> None:
