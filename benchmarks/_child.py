@@ -22,7 +22,9 @@ Kinds:
 ``route``
     Time ``app.amqp.router.route({}, name)`` for one task name per queue, in blocks.
     Sides: ``ours``, ``plain`` (a glob ``task_routes`` dict), ``bare`` (ours with the
-    base TaskRouter alone), ``ours_crowded`` (ours among ten other live apps).
+    base TaskRouter alone), ``ours_crowded`` (ours among ten other live apps that have
+    routed a task), ``ours_idle`` (ours among ten other live apps that have not: their
+    routers are not built yet).
 ``suite``
     Build an app with ``queues`` queues and ``tasks`` tasks, then time
     ``build_functional_tests`` and a run of the test case it returns: the first run in
@@ -312,11 +314,12 @@ def route(side: str, queue_names: list[str], seconds: float, blocks: int) -> dic
     import statistics
 
     others = []
-    if side == "ours_crowded":
+    if side in ("ours_crowded", "ours_idle"):
         others = [routing_app("plain", queue_names) for _ in range(10)]
+    if side == "ours_crowded":
         for other in others:
             other.amqp.router.route({}, "celery.backend_cleanup")
-    app = routing_app("ours" if side == "ours_crowded" else side, queue_names)
+    app = routing_app("ours" if side in ("ours_crowded", "ours_idle") else side, queue_names)
     names = [f"{name}.task" for name in queue_names] + ["celery.chord_unlock"]
     for name in names:  # where each task goes must be the same for every side
         queue = app.amqp.router.route({}, name)["queue"].name
