@@ -1,4 +1,5 @@
-"""One measured run, in a process of its own: ``python _child.py KIND '{json arguments}'``.
+"""
+One measured run, in a process of its own: ``python _child.py KIND '{json arguments}'``.
 
 A new process per run starts with no connection, no declared queue and no cached
 route, as a producer or a worker does. It prints one JSON object on its last line.
@@ -221,7 +222,8 @@ def worker(
     queues: str | None = None,
     settings: dict[str, Any] | None = None,
 ) -> None:
-    """Fill the queue with *count* tasks, then run a worker until it has run them all.
+    """
+    Fill the queue with *count* tasks, then run a worker until it has run them all.
 
     The worker consumes *queues*: by default ``celery,export`` for ours, as the README
     starts a worker of the export service, and ``celery`` for plain Celery. *settings*

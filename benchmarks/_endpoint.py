@@ -1,4 +1,5 @@
-"""The SQS endpoint of the benchmarks: moto's server, in a process of its own, on loopback.
+"""
+The SQS endpoint of the benchmarks: moto's server, in a process of its own, on loopback.
 
 A server in its own process starts with no queue and no message, and does its work on
 its own interpreter, not on the measuring process's. moto's server gets slower as it

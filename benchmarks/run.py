@@ -1,4 +1,5 @@
-"""Benchmarks of cadasta-workertoolbox against plain Celery, side by side in one run.
+"""
+Benchmarks of cadasta-workertoolbox against plain Celery, side by side in one run.
 
 Run from a clone with the test requirements installed::
 
@@ -132,7 +133,8 @@ def child_environment() -> dict[str, str]:
 
 
 def run_child(kind: str, in_process: bool = False, **arguments: Any) -> dict[str, Any]:
-    """Run one measured run in a new process; return the JSON it prints last.
+    """
+    Run one measured run in a new process; return the JSON it prints last.
 
     With *in_process*, run it here instead (``--quick``).
     """
@@ -171,7 +173,8 @@ ROUTING_SIDES = ["ours", "plain", "bare"]
 def measure_routing(
     queue_names: Sequence[str], plan: Plan, rounds: int, crowded: bool = False
 ) -> dict[str, float]:
-    """Route the same names with each side, one process per side and round; medians in us.
+    """
+    Route the same names with each side, one process per side and round; medians in us.
 
     Each process holds one app (``ours_crowded``, ``ours_idle``: ten more), as a producer
     does: what a router does per live app is not paid for the other sides' apps.
@@ -230,7 +233,8 @@ def time_sends(app: Any, count: int) -> float:
 
 
 def measure_publish_memory(plan: Plan) -> dict[str, float]:
-    """Time send_task on kombu's memory transport: the CPU cost of each side's send path.
+    """
+    Time send_task on kombu's memory transport: the CPU cost of each side's send path.
 
     No endpoint: what remains is Celery's, kombu's and the library's own work.
     """
@@ -668,7 +672,7 @@ def measure(plan: Plan) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure, print the tables and, with ``--json``, the JSON line last."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes and one repeat: checks the script runs"

@@ -1,4 +1,5 @@
-"""Shared fixtures: isolation of global state, and apps configured with Config.
+"""
+Shared fixtures: isolation of global state, and apps configured with Config.
 
 Celery apps, connected signals, logging and kombu's in-memory transport state are
 process-wide; every test starts from a clean slate and leaves one behind.
@@ -21,7 +22,8 @@ from cadasta.workertoolbox.conf import Config
 
 @pytest.fixture(autouse=True)
 def _isolated_process_state() -> Iterator[None]:
-    """Restore what tests share through the process, after each test.
+    """
+    Restore what tests share through the process, after each test.
 
     os.environ; the root logger; kombu's memory broker and its connection pools (which
     remember what each pooled connection declared); Celery's default and current app and

@@ -1,4 +1,5 @@
-"""An app that follows the architecture, configured with Config from ``CELERY_*`` variables.
+"""
+An app that follows the architecture, configured with Config from ``CELERY_*`` variables.
 
 Nothing in it connects when it is loaded: its default result backend (PostgreSQL, built from
 the ``RESULT_DB_*`` variables) is only named, which is what the conformance suite checks.

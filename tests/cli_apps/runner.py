@@ -1,4 +1,5 @@
-"""Run ``celery … toolbox`` as a user does (a subprocess) and in the test process.
+"""
+Run ``celery … toolbox`` as a user does (a subprocess) and in the test process.
 
 The subprocess inherits no ``CELERY_*`` or ``SENTRY_*`` variable of the test process, nor
 the variables Celery's command line reads (``APP``, ``BROKER_URL``…): its configuration is

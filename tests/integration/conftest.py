@@ -1,4 +1,5 @@
-"""Fixtures for tests against real services; see ``services.py`` for how each is found.
+"""
+Fixtures for tests against real services; see ``services.py`` for how each is found.
 
 Every test gets its own queue prefix (SQS) or queue names (RabbitMQ) and its own
 database, so tests share one endpoint and one server without seeing each other's data.

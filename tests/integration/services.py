@@ -1,4 +1,5 @@
-"""The real services the integration tests talk to, found or started here.
+"""
+The real services the integration tests talk to, found or started here.
 
 - SQS: moto's server on a free loopback port, reached by kombu, boto3 and pycurl over
   SQS's HTTP API. AWS itself is never contacted.
@@ -107,7 +108,8 @@ class SQSEndpoint:
         return dict(client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"])
 
     def drain(self, name: str, wait: float = 0.0) -> list[dict[str, Any]]:
-        """Receive and delete every message of queue *name*; return the Celery messages.
+        """
+        Receive and delete every message of queue *name*; return the Celery messages.
 
         Each item is the decoded kombu envelope (``headers``, ``properties``, ``body``…).
         With *wait*, keep polling that many seconds for messages still on their way.
@@ -190,7 +192,8 @@ def postgres_reachable(url: str) -> str | None:
 
 
 class ThrowawayPostgres:
-    """A PostgreSQL cluster of its own, in a temporary folder, on a free port.
+    """
+    A PostgreSQL cluster of its own, in a temporary folder, on a free port.
 
     Started with ``initdb`` and ``pg_ctl``; it can be stopped and started again to
     simulate an outage. As root, the cluster runs as the ``postgres`` user.

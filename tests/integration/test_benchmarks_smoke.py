@@ -1,4 +1,5 @@
-"""The benchmark script runs end to end and ends its output with its JSON line.
+"""
+The benchmark script runs end to end and ends its output with its JSON line.
 
 ``benchmarks/run.py --quick`` starts moto's SQS server and a worker like the full run,
 with tiny sizes and one repeat. Its figures are not checked: timings belong in

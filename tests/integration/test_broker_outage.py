@@ -1,4 +1,5 @@
-"""Broker outage: a producer fails fast and says where; a worker waits for the broker.
+"""
+Broker outage: a producer fails fast and says where; a worker waits for the broker.
 
 With nothing listening at the SQS endpoint, sending a task gives up after the few quick
 attempts ``Config``'s transport options allow (``max_retries=3``) and raises kombu's
@@ -57,7 +58,8 @@ def late_endpoint() -> Iterator[Callable[[int], SQSEndpoint]]:
 def test_sending_with_the_endpoint_down_fails_fast_naming_the_endpoint(
     make_sqs_app: Callable[..., Celery],
 ) -> None:
-    """send_task raises OperationalError within seconds, naming host:port, no secret.
+    """
+    send_task raises OperationalError within seconds, naming host:port, no secret.
 
     Config's transport options (max_retries=3, pauses of 0, 0.5 and 1 s) bound the
     attempts; kombu's message is botocore's, with the endpoint URL in it.
@@ -85,7 +87,8 @@ def test_worker_started_with_the_endpoint_down_runs_tasks_once_it_is_up(
     database_url: str,
     tmp_path: Path,
 ) -> None:
-    """A worker started before its SQS endpoint keeps retrying, then runs a task.
+    """
+    A worker started before its SQS endpoint keeps retrying, then runs a task.
 
     The worker logs that it cannot connect and will try again (credentials masked).
     moto's server is then started on that very port: the worker connects at its next

@@ -1,4 +1,5 @@
-"""Scenario 3: ``celery.chord_unlock`` gives up after ``CHORD_UNLOCK_MAX_RETRIES``.
+"""
+Scenario 3: ``celery.chord_unlock`` gives up after ``CHORD_UNLOCK_MAX_RETRIES``.
 
 The chord's header is made of ``msg.*`` tasks, and the worker does not consume ``msg``:
 the header never completes. Without the cap, ``celery.chord_unlock`` would poll it every
@@ -61,7 +62,8 @@ def capped_chord(
     sqs_endpoint: SQSEndpoint,
     queue_prefix: str,
 ) -> CappedChord:
-    """Run a chord whose header is never consumed until its body has failed.
+    """
+    Run a chord whose header is never consumed until its body has failed.
 
     Once the body's errback has run, the monitor queue is drained, then watched for
     several more retry intervals while the worker still runs (``late_monitor``).
@@ -99,7 +101,8 @@ def capped_chord(
 
 
 def test_chord_unlock_gives_up_and_fails_the_chord(capped_chord: CappedChord) -> None:
-    """celery.chord_unlock runs CHORD_UNLOCK_MAX_RETRIES + 1 times, then fails the chord.
+    """
+    celery.chord_unlock runs CHORD_UNLOCK_MAX_RETRIES + 1 times, then fails the chord.
 
     Every attempt is a message of the same task id, with its retry number, and none
     follows the last one; the header's messages still wait in the queue nobody consumes.

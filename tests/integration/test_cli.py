@@ -1,4 +1,5 @@
-"""`celery -A APP toolbox declare` on an SQS endpoint, `provision-result-db` on PostgreSQL.
+"""
+`celery -A APP toolbox declare` on an SQS endpoint, `provision-result-db` on PostgreSQL.
 
 Each test runs the command as a user does, in a subprocess configured by ``CELERY_*``
 variables alone, or in this process on an app of its own (for the variants). Roles are

@@ -1,4 +1,5 @@
-"""The demo, ``python -m cadasta.workertoolbox.demo``, run as a user runs it and in-process.
+"""
+The demo, ``python -m cadasta.workertoolbox.demo``, run as a user runs it and in-process.
 
 As a subprocess: it exits 0 with every task a SUCCESS and every message copied to the
 monitor queue, in under 30 s, with SQLite or with PostgreSQL as the result backend; it
@@ -164,7 +165,8 @@ def process_state() -> dict[str, Any]:
 
 
 def assert_no_thread_left(before: set[threading.Thread], wait: float = 2.0) -> None:
-    """No thread started since *before* is still alive, after *wait* seconds at most.
+    """
+    No thread started since *before* is still alive, after *wait* seconds at most.
 
     The endpoint's request threads end as soon as their client's connection closes.
     """
@@ -180,7 +182,8 @@ def assert_no_thread_left(before: set[threading.Thread], wait: float = 2.0) -> N
 def test_demo_runs_every_task_and_finds_every_copy(
     moto: None, temp_dir: Path, tmp_path: Path
 ) -> None:
-    """With no argument the demo exits 0 in under 30 s, its table all SUCCESS and copied.
+    """
+    With no argument the demo exits 0 in under 30 s, its table all SUCCESS and copied.
 
     Each of the 12 tasks (a task, a chain, a group, a chord with its body and
     celery.chord_unlock) has a row, SUCCESS, and its copy in demo-platform.fifo; the
@@ -204,7 +207,8 @@ def test_demo_runs_every_task_and_finds_every_copy(
 def test_demo_with_results_in_postgresql_as_json(
     moto: None, database_url: str, temp_dir: Path, tmp_path: Path
 ) -> None:
-    """With --result-backend on PostgreSQL and --json, every result is a row there.
+    """
+    With --result-backend on PostgreSQL and --json, every result is a row there.
 
     Standard output is only the JSON document; the progress, on standard error, shows
     the URL with its password masked.
@@ -255,7 +259,8 @@ def test_demo_without_moto_says_which_extra_to_install(temp_dir: Path, tmp_path:
 def test_ctrl_c_stops_the_demo_promptly_and_leaves_nothing_behind(
     moto: None, after: str, temp_dir: Path, tmp_path: Path
 ) -> None:
-    """SIGINT once the endpoint (or the worker) is up: the demo says it was interrupted.
+    """
+    SIGINT once the endpoint (or the worker) is up: the demo says it was interrupted.
 
     It exits with 130 within 10 s, never started a process, leaves none (nothing that
     inherited its environment is left) and has removed its temporary folder.
@@ -316,7 +321,8 @@ def test_main_runs_the_demo_in_process_and_restores_the_process(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    """main([]) returns 0 and leaves no thread, signal receiver or Celery state behind.
+    """
+    main([]) returns 0 and leaves no thread, signal receiver or Celery state behind.
 
     CELERY_BROKER_URL, which Celery prefers to any configuration, is set to a broker
     that does not exist: the demo says it ignores it, and restores it afterwards.
@@ -344,7 +350,8 @@ def test_main_interrupted_while_the_worker_runs_cleans_up(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    """Ctrl-C once the first task is sent: main() returns 130 and leaves nothing behind.
+    """
+    Ctrl-C once the first task is sent: main() returns 130 and leaves nothing behind.
 
     The KeyboardInterrupt is raised in the main thread right after the demo published
     its first task, while the worker runs it; the subprocess tests send a real SIGINT.
@@ -414,7 +421,8 @@ def test_a_worker_that_cannot_reach_its_broker_fails_to_start_and_stops(
 
 
 def test_endpoint_drain_decodes_both_bodies_and_waits_for_late_messages(moto: None) -> None:
-    """drain() reads kombu's base64 bodies and plain JSON ones, and waits for stragglers.
+    """
+    drain() reads kombu's base64 bodies and plain JSON ones, and waits for stragglers.
 
     Asked for more messages than there are, it waits out its grace period; the queue is
     empty afterwards.

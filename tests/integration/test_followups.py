@@ -1,4 +1,5 @@
-"""Scenario 4: ``extract_followups`` hands a task's callbacks to the chord it fans out into.
+"""
+Scenario 4: ``extract_followups`` hands a task's callbacks to the chord it fans out into.
 
 ``export.fan_out`` journals itself, then sends ``chord(export.part…, export.combine)``
 with ``apply_async(**extract_followups(self))``. It is sent with a callback
@@ -44,7 +45,8 @@ def tasks(make_sqs_app: Callable[..., Celery], database_url: str) -> WorkerTasks
 def run_fan_out(
     tasks: WorkerTasks, database_url: str, last_label: str, broken: int | None = None
 ) -> tuple[str, list[tuple[str, Any]], list[Publication]]:
-    """Send fan_out([1, 2, 3]) with a callback and an errback; wait for *last_label*.
+    """
+    Send fan_out([1, 2, 3]) with a callback and an errback; wait for *last_label*.
 
     Returns:
         The id of the chord's body (fan_out's result), the journal and the tasks
@@ -66,7 +68,8 @@ def run_fan_out(
 
 
 def test_callback_runs_once_after_the_chord(tasks: WorkerTasks, database_url: str) -> None:
-    """The parent's callback runs once, after the chord's body, with the chord's result.
+    """
+    The parent's callback runs once, after the chord's body, with the chord's result.
 
     It does not run when the parent returns (with the parent's own return value), and the
     errback does not run.
@@ -84,7 +87,8 @@ def test_callback_runs_once_after_the_chord(tasks: WorkerTasks, database_url: st
 
 
 def test_errback_runs_when_a_header_task_fails(tasks: WorkerTasks, database_url: str) -> None:
-    """When a header task fails, the parent's errback runs once, for the chord's body.
+    """
+    When a header task fails, the parent's errback runs once, for the chord's body.
 
     The body does not run and the callback does not run; the body's result is a
     ChordError naming the failed header task.

@@ -1,4 +1,5 @@
-"""Load: 1,000 tasks from 4 producer processes, 3 work queues, 2 worker processes.
+"""
+Load: 1,000 tasks from 4 producer processes, 3 work queues, 2 worker processes.
 
 Every process is configured from ``CELERY_*`` variables alone
 (``tests/integration/apps/load_app.py``). While the producers send, a thread of the test
@@ -168,7 +169,8 @@ class LoadRun:
 def run_load(
     endpoint: SQSEndpoint, engine: sa.Engine, variables: dict[str, str], prefix: str, logs: Path
 ) -> LoadRun:
-    """Start the workers and the monitor's reader, run the producers, wait for every task.
+    """
+    Start the workers and the monitor's reader, run the producers, wait for every task.
 
     Returns once every task has run and stored its result, the work queues are empty,
     the workers have stopped and the reader has read the monitor queue to the end.
@@ -220,7 +222,8 @@ def run_load(
 def test_a_thousand_tasks_run_once_with_one_monitor_copy_each(
     endpoint: SQSEndpoint, database_url: str, queue_prefix: str, tmp_path: Path
 ) -> None:
-    """1,000 tasks from 4 producer processes over 3 queues, run by 2 worker processes.
+    """
+    1,000 tasks from 4 producer processes over 3 queues, run by 2 worker processes.
 
     Each task runs exactly once (one executions row, one SUCCESS row in
     celery_taskmeta), the monitor queue delivers exactly one copy of each, and no queue

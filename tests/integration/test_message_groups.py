@@ -1,4 +1,5 @@
-"""MONITOR_MESSAGE_GROUP on the SQS endpoint: the monitor's FIFO copies carry the group.
+"""
+MONITOR_MESSAGE_GROUP on the SQS endpoint: the monitor's FIFO copies carry the group.
 
 Messages are sent through Celery and kombu's real SQS transport, and read back with
 boto3's ``ReceiveMessage``, asking SQS for each message's ``MessageGroupId``. A FIFO
@@ -23,7 +24,8 @@ RECEIVE_TIMEOUT = 30.0
 def receive_with_groups(
     endpoint: SQSEndpoint, queue: str, expected: int
 ) -> list[tuple[str | None, str]]:
-    """Receive and delete *expected* messages of *queue*: (MessageGroupId, task id) each.
+    """
+    Receive and delete *expected* messages of *queue*: (MessageGroupId, task id) each.
 
     Messages are returned in the order SQS delivered them.
     """

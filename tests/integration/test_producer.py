@@ -1,4 +1,5 @@
-"""Scenario 1: a process that only sends tasks reaches both the work queue and the monitor.
+"""
+Scenario 1: a process that only sends tasks reaches both the work queue and the monitor.
 
 The producer runs in a subprocess of its own (``tests/integration/apps/producer_app.py``),
 configured from ``CELERY_*`` variables alone: it never calls ``setup_app`` and runs no
@@ -36,7 +37,8 @@ SUBPROCESS_TIMEOUT = 60
 
 
 def run_producer(task_name: str, variables: Mapping[str, str]) -> str:
-    """Send *task_name* from a producer subprocess configured by *variables*; return its id.
+    """
+    Send *task_name* from a producer subprocess configured by *variables*; return its id.
 
     The subprocess inherits no ``CELERY_*`` variable of this process: its configuration
     is exactly *variables*.
@@ -75,7 +77,8 @@ def test_producer_process_reaches_work_queue_and_monitor_on_sqs(
     make_sqs_app: Any,
     workers_started_first: bool,
 ) -> None:
-    """A producer-only process sends export.build to the export queue and the monitor only.
+    """
+    A producer-only process sends export.build to the export queue and the monitor only.
 
     Exactly one copy lands in <prefix>-export and one in <prefix>-platform.fifo. On a
     fresh endpoint the producer creates only those two queues; with the topology
@@ -113,7 +116,8 @@ def test_publishing_without_the_monitor_binding_loses_the_monitor_copy(
     declare_monitor: bool,
     monitor_copies: int,
 ) -> None:
-    """Without the monitor queue's binding on its connection, a producer loses its copy.
+    """
+    Without the monitor queue's binding on its connection, a producer loses its copy.
 
     Negative control: although every queue exists on SQS, a plain kombu producer that
     declares on its fresh connection only the queue it targets delivers the message to
@@ -205,7 +209,8 @@ def rabbit(amqp_url: str) -> Iterator[RabbitTopology]:
 
 
 def amqp_task_ids(connection: Connection, name: str, wait: float = 0.5) -> list[str] | None:
-    """Consume every message of queue *name*; their task ids, or ``None`` if it is absent.
+    """
+    Consume every message of queue *name*; their task ids, or ``None`` if it is absent.
 
     Polls for *wait* seconds, so that a message still being enqueued is counted too.
     """
@@ -231,7 +236,8 @@ def amqp_task_ids(connection: Connection, name: str, wait: float = 0.5) -> list[
 def test_producer_process_reaches_work_queue_and_monitor_on_rabbitmq(
     amqp_url: str, rabbit: RabbitTopology, workers_started_first: bool
 ) -> None:
-    """On RabbitMQ, a producer-only process reaches the work queue and the monitor once each.
+    """
+    On RabbitMQ, a producer-only process reaches the work queue and the monitor once each.
 
     The same configuration on a broker whose topic exchanges are native. The other work
     queue is not created by the producer, and receives nothing once a worker declared it.

@@ -1,4 +1,5 @@
-"""Scenario 5: the workers' role reaches the result tables and nothing else.
+"""
+Scenario 5: the workers' role reaches the result tables and nothing else.
 
 Every test provisions a fresh database (``database_url``) for a role of its own; roles
 are cluster-wide, so each one is dropped afterwards with whatever it was granted.
@@ -191,7 +192,8 @@ def restore_celery_models() -> Iterator[None]:
 def test_a_worker_stores_and_reads_results_as_the_provisioned_role(
     database_url: str, role: str, sqs_endpoint: SQSEndpoint, queue_prefix: str, extended: bool
 ) -> None:
-    """A real worker on the default result_backend URL, as the role, stores results.
+    """
+    A real worker on the default result_backend URL, as the role, stores results.
 
     The result row is in ``celery_taskmeta``; ``AsyncResult.get()`` reads it back as the
     role; groups are saved and restored, and results forgotten and cleaned up — what
@@ -295,7 +297,8 @@ def table_shapes(database_url: str, schema: str) -> dict[str, list[Any]]:
 
 
 def test_the_tables_are_the_ones_celery_creates(database_url: str, role: str) -> None:
-    """Provisioned tables match, column for column and index for index, Celery's own.
+    """
+    Provisioned tables match, column for column and index for index, Celery's own.
 
     The reference is made by Celery's ``SessionManager.prepare_models`` as the owner, in
     a schema of its own.
@@ -402,7 +405,8 @@ def test_the_role_can_do_what_storing_results_needs(confined: Confined) -> None:
 
 
 def test_provisioning_twice_succeeds_and_changes_nothing(database_url: str, role: str) -> None:
-    """A second run creates nothing and leaves exactly the same privileges.
+    """
+    A second run creates nothing and leaves exactly the same privileges.
 
     The role then holds CONNECT on the database, USAGE on the schema, SELECT, INSERT,
     UPDATE and DELETE on the two tables and USAGE on the two sequences — no more.
@@ -433,7 +437,8 @@ def test_provisioning_twice_succeeds_and_changes_nothing(database_url: str, role
 def test_the_password_is_stored_as_a_scram_verifier_and_never_shown(
     database_url: str, role: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The role gets the password as a SCRAM-SHA-256 verifier; no log or report shows it.
+    """
+    The role gets the password as a SCRAM-SHA-256 verifier; no log or report shows it.
 
     SQLAlchemy's own statement log included: the verifier travels as a hidden parameter.
     """
@@ -481,7 +486,8 @@ def test_an_existing_role_is_given_login_and_keeps_its_password(
 def test_a_hostile_role_name_is_one_quoted_identifier(
     database_url: str, make_role: Callable[..., str]
 ) -> None:
-    """A role name with quotes, ``%`` and SQL in it names that role and nothing else.
+    """
+    A role name with quotes, ``%`` and SQL in it names that role and nothing else.
 
     Config escapes it in the result_backend URL, and Celery's backend stores and reads
     results as that role.
@@ -507,7 +513,8 @@ def test_a_hostile_role_name_is_one_quoted_identifier(
 def test_the_tables_can_live_in_a_schema_of_their_own(
     database_url: str, role: str, restore_celery_models: None
 ) -> None:
-    """With ``schema``, the tables and sequences are created in that schema.
+    """
+    With ``schema``, the tables and sequences are created in that schema.
 
     Celery finds them through ``database_table_schemas``; the role cannot create
     objects in that schema either.
@@ -554,7 +561,8 @@ def test_admin_urls_in_celery_and_driverless_forms_are_accepted(
 def test_tables_made_by_an_older_celery_get_the_missing_columns(
     database_url: str, role: str
 ) -> None:
-    """Nullable columns a newer Celery writes are added, as Celery would add them itself.
+    """
+    Nullable columns a newer Celery writes are added, as Celery would add them itself.
 
     The workers' role could not, and every result it stores writes those columns.
     """
@@ -595,7 +603,8 @@ def test_tables_made_by_an_older_celery_get_the_missing_columns(
 def test_other_access_reports_what_public_grants_reach(
     database_url: str, role: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Privileges the role gets through PUBLIC are reported and logged, not revoked.
+    """
+    Privileges the role gets through PUBLIC are reported and logged, not revoked.
 
     Reading or writing another table or sequence, creating objects in a schema, or
     creating schemas in the database.
@@ -643,7 +652,8 @@ def test_a_superuser_role_is_refused_and_nothing_is_created(database_url: str) -
 
 
 def test_an_unsafe_existing_role_is_refused_with_every_reason(database_url: str, role: str) -> None:
-    """A role able to create roles, owning the database and a result table is refused.
+    """
+    A role able to create roles, owning the database and a result table is refused.
 
     One ConfigError lists each reason; nothing is created or granted.
     """
@@ -690,7 +700,8 @@ def test_an_owner_without_privileges_gets_a_config_error_naming_the_failure(
 def test_grants_postgresql_ignores_are_caught_and_everything_is_rolled_back(
     database_url: str, role: str, make_role: Callable[..., str]
 ) -> None:
-    """An admin that may create tables in a schema it does not own cannot grant its USAGE.
+    """
+    An admin that may create tables in a schema it does not own cannot grant its USAGE.
 
     PostgreSQL only warns; the provisioning checks the role's privileges, names the
     missing one, and rolls the whole transaction back.

@@ -1,4 +1,5 @@
-"""Result database outage: tasks are still sent, and a result waits for the database.
+"""
+Result database outage: tasks are still sent, and a result waits for the database.
 
 A producer never touches the result database when it sends a task (the tables are
 created on first use, not when the backend is built). A worker that finishes a task
@@ -85,7 +86,8 @@ def stored_or_none(url: str, task: str) -> StoredResult | None:
 def test_producer_sends_tasks_while_the_result_database_is_down(
     make_sqs_app: Callable[..., Celery], sqs_endpoint: SQSEndpoint, queue_prefix: str
 ) -> None:
-    """With nothing listening at the result database's address, tasks are still sent.
+    """
+    With nothing listening at the result database's address, tasks are still sent.
 
     Each task reaches its work queue and the monitor queue, and sending takes no longer
     than it does with the database up: the producer never connects to it.
@@ -110,7 +112,8 @@ def test_worker_stores_a_result_finished_during_an_outage_once_the_database_is_b
     cluster: ThrowawayPostgres,
     backend_warnings: list[str],
 ) -> None:
-    """A result finished while PostgreSQL is down is stored when it is back, not lost.
+    """
+    A result finished while PostgreSQL is down is stored when it is back, not lost.
 
     The task starts (its STARTED row is written), the cluster is stopped at once
     (``-m immediate``), the task finishes: the worker fails to store SUCCESS and keeps

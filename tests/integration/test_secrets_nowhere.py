@@ -1,4 +1,5 @@
-"""A secret given to the configuration shows nowhere a process prints or logs.
+"""
+A secret given to the configuration shows nowhere a process prints or logs.
 
 One distinctive secret is the result database's password (``CELERY_RESULT_DB_PASS``),
 the password (the AWS secret key) of ``CELERY_BROKER_URL`` and the public key of
@@ -64,7 +65,8 @@ def assert_hidden(*texts: str) -> None:
 def run_worker_until_ready(
     variables: dict[str, str], arguments: list[str], folder: Path, hostname: str
 ) -> str:
-    """Start ``celery -A startup_app worker``, wait until it is ready, stop it.
+    """
+    Start ``celery -A startup_app worker``, wait until it is ready, stop it.
 
     Returns:
         Everything it wrote: standard output, standard error and every file in *folder*
@@ -109,7 +111,8 @@ def run_worker_until_ready(
 def test_worker_start_up_logs_hold_no_secret(
     sqs_endpoint: SQSEndpoint, queue_prefix: str, tmp_path: Path, logging_by: str
 ) -> None:
-    """A `celery worker` starting at DEBUG level logs no secret.
+    """
+    A `celery worker` starting at DEBUG level logs no secret.
 
     Neither on standard output and error, nor in its --logfile, nor, with
     SETUP_FILE_LOGGING, in the library's info.log and error.log.
@@ -184,7 +187,8 @@ def test_worker_in_a_thread_logs_no_secret(
 def test_toolbox_show_and_check_print_no_secret(
     app_module: str, arguments: list[str], status: int
 ) -> None:
-    """`celery -A APP toolbox show` and `check` print the secret nowhere.
+    """
+    `celery -A APP toolbox show` and `check` print the secret nowhere.
 
     The secret is also in variables of settings Celery knows (CELERY_REDIS_PASSWORD) and
     of names it does not (CELERY_MY_API_TOKEN), and in a result backend URL.

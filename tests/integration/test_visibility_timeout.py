@@ -1,4 +1,5 @@
-"""Tasks due later than now, and the visibility timeout, on moto's SQS server.
+"""
+Tasks due later than now, and the visibility timeout, on moto's SQS server.
 
 SQS delivers a message again once it has stayed unacknowledged for the queue's visibility
 timeout, and a worker keeps a task with a countdown unacknowledged until it is due. Two
@@ -135,7 +136,8 @@ def queue_visibility_timeout(endpoint: SQSEndpoint, name: str) -> int:
 def test_countdown_of_25_s_runs_exactly_once_under_the_defaults(
     timeline: Timeline, sqs_endpoint: SQSEndpoint
 ) -> None:
-    """Sent with countdown=25 to a worker on the defaults, the task runs once, when due.
+    """
+    Sent with countdown=25 to a worker on the defaults, the task runs once, when due.
 
     The queue's visibility timeout is the default 3600 s. The run comes 25 s after the
     task was sent, no copy follows it, the result row is SUCCESS, and the message is
@@ -163,7 +165,8 @@ def test_countdown_of_25_s_runs_exactly_once_under_the_defaults(
 def test_control_with_a_short_visibility_timeout_runs_the_task_again(
     timeline: Timeline, sqs_endpoint: SQSEndpoint
 ) -> None:
-    """The negative control: with a 2 s visibility timeout, countdown=6 runs several times.
+    """
+    The negative control: with a 2 s visibility timeout, countdown=6 runs several times.
 
     The worker receives the message and holds it until it is due; SQS delivers it again
     every 2 s meanwhile, and each copy runs when due. The same counting that finds one
@@ -182,7 +185,8 @@ def test_control_with_a_short_visibility_timeout_runs_the_task_again(
 def test_retry_later_than_the_limit_fails_the_task_instead(
     timeline: Timeline, sqs_endpoint: SQSEndpoint
 ) -> None:
-    """A task asking to be retried in 4000 s fails: its retry is never sent.
+    """
+    A task asking to be retried in 4000 s fails: its retry is never sent.
 
     It ran once; its result row is FAILURE, with the refusal; the worker logged the
     refusal; the monitor queue holds the task's one copy and no retry.

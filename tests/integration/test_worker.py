@@ -1,4 +1,5 @@
-"""Scenario 2: a worker consuming its queues and ``celery``, with results in PostgreSQL.
+"""
+Scenario 2: a worker consuming its queues and ``celery``, with results in PostgreSQL.
 
 The worker runs in a thread (``start_worker``) on moto's SQS server; its results go to a
 fresh PostgreSQL database through Celery's database backend. Every test also accounts for
@@ -72,7 +73,8 @@ def test_result_and_started_state_are_stored_in_postgresql(
 def test_chain_group_and_chord_complete(
     app: Celery, database_url: str, sqs_endpoint: SQSEndpoint, queue_prefix: str
 ) -> None:
-    """A chain, a group and a chord complete; the chord through celery.chord_unlock.
+    """
+    A chain, a group and a chord complete; the chord through celery.chord_unlock.
 
     The chain's later steps and the chord's body are published by the worker: their
     copies in the monitor queue show that the worker's own publishes declare the monitor

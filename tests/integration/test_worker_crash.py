@@ -1,4 +1,5 @@
-"""A worker killed with SIGKILL in the middle of a task, with and without ``AT_LEAST_ONCE``.
+"""
+A worker killed with SIGKILL in the middle of a task, with and without ``AT_LEAST_ONCE``.
 
 Two scenarios run side by side, each under a queue prefix of its own, on moto's SQS
 server with results in PostgreSQL: worker A (``celery worker --pool=prefork
@@ -163,7 +164,8 @@ def assert_killed(crash: Crash) -> None:
 def test_at_least_once_completes_the_task_of_a_killed_worker(
     crashes: dict[str, Crash], crash_database: str, sqs_endpoint: SQSEndpoint
 ) -> None:
-    """With AT_LEAST_ONCE, worker B runs the task again and completes it, once.
+    """
+    With AT_LEAST_ONCE, worker B runs the task again and completes it, once.
 
     The journal shows two starts (A's pool process, then B's) and one end (B's); the
     result row is SUCCESS; the message is gone from the work queue, and the monitor
@@ -189,7 +191,8 @@ def test_at_least_once_completes_the_task_of_a_killed_worker(
 def test_by_default_the_task_of_a_killed_worker_is_lost(
     crashes: dict[str, Crash], crash_database: str, sqs_endpoint: SQSEndpoint
 ) -> None:
-    """By default the message was acknowledged when the task started: it is lost.
+    """
+    By default the message was acknowledged when the task started: it is lost.
 
     Long after the visibility timeout, with worker B consuming the queue, the journal
     still shows only A's start, the result row stays STARTED, and the queue is empty.

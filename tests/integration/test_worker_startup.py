@@ -1,4 +1,5 @@
-"""Scenario 6: a starting worker sets its app up through ``worker_init``.
+"""
+Scenario 6: a starting worker sets its app up through ``worker_init``.
 
 In a thread, a real worker (``start_worker``) declares every queue under the prefix and
 marks the app set up; with the SQS endpoint down, constructing the worker runs the same
@@ -50,7 +51,8 @@ def assert_only_the_monitor_is_fifo(endpoint: SQSEndpoint, prefix: str) -> None:
 
 @pytest.fixture(autouse=True)
 def _restore_celery_state() -> Iterator[None]:
-    """Restore the process-wide state a worker changes.
+    """
+    Restore the process-wide state a worker changes.
 
     ``start_worker`` makes its app the default and current app; building a worker's
     solo pool marks the process as one where joining a result would block.
@@ -69,7 +71,8 @@ def _restore_celery_state() -> Iterator[None]:
 def test_starting_worker_declares_every_queue_and_sets_app_up(
     sqs_endpoint: SQSEndpoint, queue_prefix: str, make_sqs_app: Any
 ) -> None:
-    """A starting worker creates every queue under the prefix and its app is set up.
+    """
+    A starting worker creates every queue under the prefix and its app is set up.
 
     Though it consumes only <prefix>-export, it creates <prefix>-celery, <prefix>-msg
     and the FIFO queue <prefix>-platform.fifo.
@@ -86,7 +89,8 @@ def test_starting_worker_declares_every_queue_and_sets_app_up(
 def test_worker_init_with_endpoint_down_logs_failure_and_app_is_not_set_up(
     queue_prefix: str, make_sqs_app: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """With the endpoint down, worker_init logs the failure and app.is_set_up is false.
+    """
+    With the endpoint down, worker_init logs the failure and app.is_set_up is false.
 
     Constructing a worker (which sends worker_init) while nothing listens at the broker
     URL logs that declaring the topology failed, with the broker's error, and raises
@@ -151,7 +155,8 @@ class WorkerProcess:
 def celery_worker(
     variables: Mapping[str, str], queues: str, hostname: str, log_path: Path
 ) -> Iterator[WorkerProcess]:
-    """Run ``celery -A startup_app worker`` configured by *variables* only; stop it after.
+    """
+    Run ``celery -A startup_app worker`` configured by *variables* only; stop it after.
 
     The subprocess inherits no ``CELERY_*`` variable of this process.
     """
@@ -180,7 +185,8 @@ def test_celery_worker_process_sets_up_runs_a_task_and_stops_cleanly(
     database_url: str,
     tmp_path: Path,
 ) -> None:
-    """A `celery -A … worker` process sets up, runs a task and stops cleanly.
+    """
+    A `celery -A … worker` process sets up, runs a task and stops cleanly.
 
     Started with -Q export,celery and configured by CELERY_* variables only, it creates
     every queue under the prefix, runs export.build with its result stored in
@@ -218,7 +224,8 @@ def test_celery_worker_process_sets_up_runs_a_task_and_stops_cleanly(
 def test_celery_worker_process_with_endpoint_down_logs_setup_failure(
     queue_prefix: str, tmp_path: Path
 ) -> None:
-    """A `celery -A … worker` process started with the endpoint down logs the set-up failure.
+    """
+    A `celery -A … worker` process started with the endpoint down logs the set-up failure.
 
     Its log says that declaring the topology failed, with the broker's error.
     """

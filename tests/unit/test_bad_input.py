@@ -1,4 +1,5 @@
-"""The catalogue of configuration mistakes, and property tests on any input.
+"""
+The catalogue of configuration mistakes, and property tests on any input.
 
 Every mistake is a :class:`ConfigError` that names the setting or environment variable,
 shows the bad value (secrets masked), and says what is accepted; several mistakes make
@@ -38,7 +39,8 @@ INSTALL = 'pip install "cadasta-workertoolbox[sentry]"'
 
 @dataclass(frozen=True)
 class Case:
-    """A mistake, and what its error must say.
+    """
+    A mistake, and what its error must say.
 
     Args:
         named: The setting or environment variable the message names.
@@ -261,7 +263,8 @@ CATALOGUE = [
 def test_every_mistake_is_a_config_error_that_says_what_to_do(
     monkeypatch: pytest.MonkeyPatch, mistake: Case
 ) -> None:
-    """Each mistake is a ConfigError naming the setting, showing the value, saying what is valid.
+    """
+    Each mistake is a ConfigError naming the setting, showing the value, saying what is valid.
 
     Secrets in the value are masked: the message never shows SECRET.
     """
@@ -420,7 +423,8 @@ class _DiscardingTransport(Transport):
 
 @contextlib.contextmanager
 def _side_effects_contained() -> Iterator[None]:
-    """Build Configs whose side effects touch neither the disk nor the network.
+    """
+    Build Configs whose side effects touch neither the disk nor the network.
 
     File logging is not configured (LOG_DIR could be any path); Sentry is initialised
     for real, DSN parsing included, but sends nothing, and is closed afterwards.
@@ -474,7 +478,8 @@ def test_any_keywords_give_a_config_or_a_config_error(keywords: dict[str, Any]) 
     prefix=ANY_TEXT | st.sampled_from(["", "dev", "my.env", "p" * 70]),
 )
 def test_any_queues_under_any_prefix(queues: Any, prefix: str) -> None:
-    """Whatever the queues and the prefix, Config() returns or raises ConfigError.
+    """
+    Whatever the queues and the prefix, Config() returns or raises ConfigError.
 
     Every name check_queue_names lets through is a name SQS accepts.
     """
@@ -501,7 +506,8 @@ _DEFAULTS = st.sampled_from([False, 0, 0.0, (), [], {}, {0}, frozenset(), "", No
     default=_DEFAULTS,
 )
 def test_parse_value_of_any_text(variable: str, raw: str, default: Any) -> None:
-    """Whatever the text, lone surrogates included, parse_value returns or raises ConfigError.
+    """
+    Whatever the text, lone surrogates included, parse_value returns or raises ConfigError.
 
     The error of a secret variable shows the mask, never the text.
     """

@@ -21,7 +21,8 @@ _ENVIRON_LOOKUP = re.compile(
 
 
 def _command_line_variables(command: click.Command, prefix: str = "CELERY") -> Iterator[str]:
-    """Yield the variables click reads for *command* and its sub-commands.
+    """
+    Yield the variables click reads for *command* and its sub-commands.
 
     ``celery`` runs with ``auto_envvar_prefix="CELERY"``: an option of a sub-command is
     read from ``CELERY_{SUBCOMMAND}_{OPTION}``, one of ``celery`` from ``CELERY_{OPTION}``;
@@ -44,7 +45,8 @@ def _relevant(variables: Iterator[str]) -> set[str]:
 
 
 def test_the_command_line_variables_are_known() -> None:
-    """Every CELERY_ variable Celery's command line reads is never taken as a setting.
+    """
+    Every CELERY_ variable Celery's command line reads is never taken as a setting.
 
     Sub-commands that packages plug in (``celery.commands`` entry points, this library's
     ``toolbox`` among them) are not Celery's and are left out.

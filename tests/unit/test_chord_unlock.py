@@ -131,7 +131,8 @@ def test_a_body_already_failed_gets_the_reason_only(chord: _Chord) -> None:
 
 
 def test_a_header_that_never_completes(chord: _Chord) -> None:
-    """Celery's real chord_unlock, polling a header that never completes, gives up.
+    """
+    Celery's real chord_unlock, polling a header that never completes, gives up.
 
     Its errback runs once, whether Celery or the cap's on_failure fails the body, whose
     result names CHORD_UNLOCK_MAX_RETRIES.

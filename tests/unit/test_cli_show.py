@@ -37,7 +37,8 @@ class Shown:
 
 @pytest.fixture(scope="module")
 def shown() -> Shown:
-    """`celery -A tests.cli_apps.good_app toolbox show` with secrets and a misspelt variable.
+    """
+    `celery -A tests.cli_apps.good_app toolbox show` with secrets and a misspelt variable.
 
     Sentry is initialised, with a DSN on a loopback port where the test listens: it must
     send nothing, since nothing goes wrong.

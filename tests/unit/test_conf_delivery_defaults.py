@@ -73,7 +73,8 @@ def test_an_unparsable_budget_is_an_error(make_config: MakeConfig) -> None:
 def test_the_database_backend_uses_the_budget_without_connecting(
     make_config: MakeConfig, make_celery: Callable[[object], Celery]
 ) -> None:
-    """The database backend Celery builds from a Config retries 130 times.
+    """
+    The database backend Celery builds from a Config retries 130 times.
 
     Building it contacts no database (nothing listens at its URL), so a producer is
     not stopped by an unreachable result database.
@@ -97,7 +98,8 @@ def test_plain_celery_gives_up_after_three_tries(
 def test_the_budget_lasts_about_ten_minutes(
     make_config: MakeConfig, make_celery: Callable[[object], Celery]
 ) -> None:
-    """With Celery's back-off, the 130 tries take 10 minutes on average (README's figure).
+    """
+    With Celery's back-off, the 130 tries take 10 minutes on average (README's figure).
 
     Before try n Celery pauses a random time between 0 and min(10 s, base * 2**n), with
     base 10 ms: half of that on average.

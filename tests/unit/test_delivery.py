@@ -182,7 +182,8 @@ def test_retry_delays_of_a_task(options: dict[str, Any], expected: dict[str, flo
 
 
 def test_defaults_leave_room_for_30_minute_delays(make_config: Callable[..., Config]) -> None:
-    """Config's 3600 s allow delays of 3240 s: 30-minute countdowns with 24 minutes to spare.
+    """
+    Config's 3600 s allow delays of 3240 s: 30-minute countdowns with 24 minutes to spare.
 
     Celery's default retry delays (180 s, and 600 s for back-offs) fit as well.
     """

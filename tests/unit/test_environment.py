@@ -57,7 +57,8 @@ def test_get_reports_the_variable_that_does_not_parse() -> None:
 
 
 def test_unclaimed_variables() -> None:
-    """unclaimed() yields the prefixed variables nobody reads, with their setting name.
+    """
+    unclaimed() yields the prefixed variables nobody reads, with their setting name.
 
     Skipped: other prefixes, the prefix alone, claimed settings, and the variables Celery
     or its command line read themselves.

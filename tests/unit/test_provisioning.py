@@ -61,7 +61,8 @@ def test_grant_statements_qualify_every_object_with_the_schema():
     ],
 )
 def test_role_names_are_quoted_identifiers(role, quoted):
-    """Any role name is one double-quoted identifier, its quotes doubled, as PostgreSQL reads.
+    """
+    Any role name is one double-quoted identifier, its quotes doubled, as PostgreSQL reads.
 
     Upper case survives, keywords stay names, and a name that tries to end the statement
     stays inside its quotes. ``%`` is not doubled: the statements are PostgreSQL's SQL,
@@ -150,7 +151,8 @@ def test_an_empty_password_is_refused():
     ],
 )
 def test_unusable_admin_urls_are_refused_with_the_password_masked(admin_url, expected):
-    """The owner's URL must be PostgreSQL through psycopg2 and name a database.
+    """
+    The owner's URL must be PostgreSQL through psycopg2 and name a database.
 
     The message shows the URL with its password masked and an example of a valid one.
     """

@@ -29,7 +29,8 @@ def router(topology: Topology) -> TaskRouter:
 
 @pytest.fixture
 def memory_queues() -> Iterator[dict[str, Any]]:
-    """The messages of kombu's memory transport, emptied before and after the test.
+    """
+    The messages of kombu's memory transport, emptied before and after the test.
 
     kombu's global producer pools are reset too: their connections remember what they
     declared, which the memory transport forgets between tests.

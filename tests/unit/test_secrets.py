@@ -48,7 +48,8 @@ def test_secret_url_masks_only_the_password() -> None:
     ],
 )
 def test_mask_url(url: str, shown: str) -> None:
-    """mask_url replaces the password; a URL without one is unchanged.
+    """
+    mask_url replaces the password; a URL without one is unchanged.
 
     When in doubt (an '@' in the query) it masks more than the password, never less.
     """

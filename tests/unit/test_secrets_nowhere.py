@@ -1,4 +1,5 @@
-"""A secret given to the configuration shows nowhere.
+"""
+A secret given to the configuration shows nowhere.
 
 One distinctive secret is the result database's password (``RESULT_DB_PASS``), the
 password of ``broker_url`` and the public key of ``SENTRY_DSN`` (on loopback port 9, where
@@ -132,7 +133,8 @@ def test_the_repr_of_every_value_handed_to_celery(config: Config) -> None:
 
 
 def test_celerys_listings(make_secret_app: Callable[..., Celery]) -> None:
-    """app.conf.humanize(), with defaults or not, censored or not, shows no secret.
+    """
+    app.conf.humanize(), with defaults or not, censored or not, shows no secret.
 
     Nor do the table of settings, the app's queues and router, or the broker connection.
     """
@@ -167,7 +169,8 @@ def _failures(app: Celery, *, is_worker: bool = True) -> str:
 
 
 def test_conformance_failure_messages(make_secret_app: Callable[..., Celery]) -> None:
-    """The suite's failures on apps holding the secret never show it.
+    """
+    The suite's failures on apps holding the secret never show it.
 
     One app breaks rules with a result backend (Redis, the secret as its password) and a
     task no queue receives; a plain Celery app, not configured with Config, breaks them all
@@ -288,7 +291,8 @@ class _HeaderRecorder(http.server.BaseHTTPRequestHandler):
 
 
 def test_no_trace_header_carries_the_dsn() -> None:
-    """With Sentry on, neither an HTTP request nor a task message carries its public key.
+    """
+    With Sentry on, neither an HTTP request nor a task message carries its public key.
 
     sentry-sdk would add trace headers to both; their "baggage" names the DSN's public key,
     which then reached SQS with every request and botocore's DEBUG log lines.

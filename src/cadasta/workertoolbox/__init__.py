@@ -1,4 +1,5 @@
-"""Make every Celery process follow the Cadasta asynchronous architecture.
+"""
+Make every Celery process follow the Cadasta asynchronous architecture.
 
 The public names live in their own modules, kept where version 0.6 had them:
 :class:`cadasta.workertoolbox.conf.Config`, :func:`cadasta.workertoolbox.setup.setup_app`,

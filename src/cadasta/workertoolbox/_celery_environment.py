@@ -1,4 +1,5 @@
-"""Environment variables that Celery itself, or its command line, reads.
+"""
+Environment variables that Celery itself, or its command line, reads.
 
 The configuration turns ``CELERY_NAME`` variables into settings, but never these: they
 already mean something to Celery (``CELERY_LOG_LEVEL`` is set by the worker for its

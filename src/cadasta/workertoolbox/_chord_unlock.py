@@ -1,4 +1,5 @@
-"""The cap on ``celery.chord_unlock`` retries.
+"""
+The cap on ``celery.chord_unlock`` retries.
 
 On a database result backend Celery polls a chord's header with the
 ``celery.chord_unlock`` task, retrying every ``result_chord_retry_interval`` seconds
@@ -24,7 +25,8 @@ DEFAULT_MAX_RETRIES = 43200
 def _fail_chord_body(
     task: Any, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
 ) -> None:
-    """Mark the chord's body failed when ``celery.chord_unlock`` gives up.
+    """
+    Mark the chord's body failed when ``celery.chord_unlock`` gives up.
 
     Recent Celery versions (5.7 among them) fail the body themselves before giving up and
     run its errbacks; the body's result then only gets this reason, so that they run once.
@@ -53,7 +55,8 @@ def annotation(max_retries: int) -> dict[str, Any]:
 
 
 def apply_cap(app: Any, max_retries: int) -> None:
-    """Cap ``celery.chord_unlock`` on *app* where its annotations have not.
+    """
+    Cap ``celery.chord_unlock`` on *app* where its annotations have not.
 
     Annotations (the cap :class:`~cadasta.workertoolbox.conf.Config` puts in
     ``task_annotations``, or a user's own entry) are applied by Celery when the task is

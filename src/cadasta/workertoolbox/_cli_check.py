@@ -1,4 +1,5 @@
-"""``celery -A APP toolbox check``: the conformance suite, run on the app in the command.
+"""
+``celery -A APP toolbox check``: the conformance suite, run on the app in the command.
 
 It runs the checks of :func:`~cadasta.workertoolbox.tests.build_functional_tests` with
 :mod:`unittest`, silently, and prints each with its outcome and, for a failure, the
@@ -26,7 +27,8 @@ _ExcInfo: TypeAlias = (
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """The outcome of one check.
+    """
+    The outcome of one check.
 
     Attributes:
         name: The check's test method (``setUpClass`` when the suite could not start).
@@ -80,7 +82,8 @@ class _Collector(unittest.TestResult):
 
 
 def run_checks(app: Any, *, is_worker: bool = True) -> list[CheckOutcome]:
-    """Run the conformance suite on *app* and return each check's outcome.
+    """
+    Run the conformance suite on *app* and return each check's outcome.
 
     Args:
         app: The Celery app to check.
@@ -101,7 +104,8 @@ def run_checks(app: Any, *, is_worker: bool = True) -> list[CheckOutcome]:
 def check(
     app: Any, *, as_json: bool = False, is_worker: bool = True, color: bool | None = None
 ) -> int:
-    """Check *app* against the architecture and print the outcome.
+    """
+    Check *app* against the architecture and print the outcome.
 
     Args:
         app: The Celery app to check.

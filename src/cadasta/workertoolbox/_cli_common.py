@@ -1,4 +1,5 @@
-"""What the ``celery toolbox`` commands share: how they name the app and report errors.
+"""
+What the ``celery toolbox`` commands share: how they name the app and report errors.
 
 Every command prints an expected failure as one line on standard error, never a
 traceback, with passwords masked by :mod:`._secrets`.
@@ -64,7 +65,8 @@ def broker_location(app: Any) -> str:
 
 
 def redact(text: str, url: str | None) -> str:
-    """Replace the password of *url* in *text* by the mask.
+    """
+    Replace the password of *url* in *text* by the mask.
 
     The password is what :func:`~._secrets.mask_url` masks: the part of *url* its
     masked form does not keep.
@@ -87,7 +89,8 @@ def redact(text: str, url: str | None) -> str:
 
 @contextmanager
 def quiet_library_logs() -> Iterator[None]:
-    """Silence the library's own log records while the block runs.
+    """
+    Silence the library's own log records while the block runs.
 
     The commands report what matters themselves (the conformance failures, the
     provisioning's warnings); the same news logged again would print twice.

@@ -1,4 +1,5 @@
-"""``celery -A APP toolbox declare``: set the app up on its broker, as a worker's start does.
+"""
+``celery -A APP toolbox declare``: set the app up on its broker, as a worker's start does.
 
 It runs :func:`~cadasta.workertoolbox.setup.setup_app`: caps ``celery.chord_unlock``
 retries and declares the exchange, every queue and every binding, so that the SQS queues
@@ -56,7 +57,8 @@ def failure_message(error: Exception, app: Any) -> str:
 
 
 def declare(app: Any, *, color: bool | None = None) -> int:
-    """Set *app* up on its broker and print what was declared.
+    """
+    Set *app* up on its broker and print what was declared.
 
     Args:
         app: A Celery app configured with :class:`~cadasta.workertoolbox.conf.Config`.

@@ -1,4 +1,5 @@
-"""``celery -A APP toolbox provision-result-db``: provision the app's result database.
+"""
+``celery -A APP toolbox provision-result-db``: provision the app's result database.
 
 It runs :func:`~cadasta.workertoolbox.provisioning.provision_result_db` as the
 database's owner (``--admin-url``) for the workers' role, which defaults to the user of
@@ -54,7 +55,8 @@ def _password(
     keep: bool,
     environ: Mapping[str, str],
 ) -> tuple[str | None, str]:
-    """Return the role's password and where it comes from.
+    """
+    Return the role's password and where it comes from.
 
     Raises:
         ConfigError: The variable *variable* is not set.
@@ -121,7 +123,8 @@ def provision(
     environ: Mapping[str, str],
     color: bool | None = None,
 ) -> int:
-    """Provision the result database of *app* and print the report.
+    """
+    Provision the result database of *app* and print the report.
 
     Args:
         app: The Celery app whose workers store their results in the database.

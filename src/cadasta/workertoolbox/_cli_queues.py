@@ -1,4 +1,5 @@
-"""The queue topology of an app as a table: for ``celery toolbox show`` and ``declare``.
+"""
+The queue topology of an app as a table: for ``celery toolbox show`` and ``declare``.
 
 Each queue the app declares, the name it has on the broker (kombu's SQS transport adds
 ``queue_name_prefix`` and replaces punctuation), the routing keys it is bound with,
@@ -22,7 +23,8 @@ _HEADER = ("queue", "on the broker", "routing key", "FIFO", "consumed by")
 
 @dataclass(frozen=True)
 class QueueRow:
-    """One queue of the app.
+    """
+    One queue of the app.
 
     Attributes:
         queue: The name Celery knows the queue by.
@@ -48,7 +50,8 @@ class QueueRow:
 
 @dataclass(frozen=True)
 class Topology:
-    """The exchange, the transport and the queues of an app.
+    """
+    The exchange, the transport and the queues of an app.
 
     Attributes:
         exchange: The default exchange's name.

@@ -1,4 +1,5 @@
-"""``celery -A APP toolbox show``: what an app runs with, its secrets masked.
+"""
+``celery -A APP toolbox show``: what an app runs with, its secrets masked.
 
 It prints the Celery settings that differ from Celery's defaults, the library's
 variables, the names Celery does not know (a misspelt ``CELERY_*`` variable becomes such
@@ -89,7 +90,8 @@ def _unknown_line(name: str, value: object, prefix: str, environ: Mapping[str, s
 
 
 def show(app: Any, *, environ: Mapping[str, str], color: bool | None = None) -> int:
-    """Print the settings, the library's variables and the queues of *app*.
+    """
+    Print the settings, the library's variables and the queues of *app*.
 
     Args:
         app: The Celery app.

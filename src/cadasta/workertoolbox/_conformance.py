@@ -1,4 +1,5 @@
-"""The conformance suite a worker's test suite runs against its Celery app.
+"""
+The conformance suite a worker's test suite runs against its Celery app.
 
 :func:`build_functional_tests` returns a :class:`unittest.TestCase` whose test methods
 each check one rule of the architecture, without a broker and without publishing: the
@@ -59,7 +60,8 @@ _REBUILD_QUEUES = (
 
 @dataclass(frozen=True)
 class RoutingFailure:
-    """A task the app's router could not route.
+    """
+    A task the app's router could not route.
 
     Args:
         error: What the router raised.
@@ -85,7 +87,8 @@ def _setting(name: str, value: object) -> str:
 
 
 class Survey:
-    """What the checks need to know about an app, computed once per test class.
+    """
+    What the checks need to know about an app, computed once per test class.
 
     Args:
         app: The Celery app under test.
@@ -111,7 +114,8 @@ class Survey:
         return route
 
     def work_queue_names(self) -> list[str]:
-        """Return the work queues: ``QUEUES``, else the declared queues but two.
+        """
+        Return the work queues: ``QUEUES``, else the declared queues but two.
 
         ``celery`` and the monitor queue are not work queues.
         """
@@ -126,7 +130,8 @@ _CAPPED_ATTRIBUTES = tuple(annotation(0))
 
 
 def set_up_as_worker(app: Any) -> Callable[[], None]:
-    """Set *app* up as a worker's start does, minus the network.
+    """
+    Set *app* up as a worker's start does, minus the network.
 
     That is the cap on ``celery.chord_unlock`` retries
     (:func:`~cadasta.workertoolbox.setup.cap_chord_unlock_retries`); declaring the
@@ -247,7 +252,8 @@ class ConformanceChecks(_Checks):
         )
 
     def test_retry_delays_fit_the_visibility_timeout(self) -> None:
-        """Retries are due within the visibility timeout (default_retry_delay, retry_backoff_max).
+        """
+        Retries are due within the visibility timeout (default_retry_delay, retry_backoff_max).
 
         Only transports with a visibility timeout (SQS, Redis) are concerned; ``celery.*``
         tasks retry with delays of their own.
@@ -415,7 +421,8 @@ _DATABASE_BACKEND = "celery.backends.database.DatabaseBackend"
 
 
 def _inspect_result_backend(app: Any) -> tuple[bool, str]:
-    """Tell whether *app*'s result backend is Celery's database backend, and show it.
+    """
+    Tell whether *app*'s result backend is Celery's database backend, and show it.
 
     The backend class is looked up as Celery does (``by_url``), but not instantiated:
     nothing connects. A backend Celery's aliases name as ``DatabaseBackend`` is known
@@ -454,7 +461,8 @@ def _inspect_result_backend(app: Any) -> tuple[bool, str]:
 
 
 def build_functional_tests(app: Celery, is_worker: bool = True) -> type[unittest.TestCase]:
-    """Build the test case that checks *app* against the architecture.
+    """
+    Build the test case that checks *app* against the architecture.
 
     Bind the result to a name in a test module, or subclass it to add tests::
 

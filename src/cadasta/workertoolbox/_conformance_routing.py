@@ -1,4 +1,5 @@
-"""The exchange and routing key Celery would publish a task with, without publishing.
+"""
+The exchange and routing key Celery would publish a task with, without publishing.
 
 :func:`publish_target` asks the app's real router (``app.amqp.router``) for the route of
 a task, as ``app.send_task`` does, then resolves the route to an exchange and a routing
@@ -23,7 +24,8 @@ __all__ = ["Route", "describe_target", "publish_target"]
 
 @dataclass(frozen=True)
 class Route:
-    """Where a task goes: its exchange and routing key, and the queues they reach.
+    """
+    Where a task goes: its exchange and routing key, and the queues they reach.
 
     Args:
         exchange: The exchange name; ``''`` is the default exchange.
@@ -48,7 +50,8 @@ def describe_target(exchange: str, routing_key: str) -> str:
 
 @contextmanager
 def _no_queues_added(*mappings: MutableMapping[str, Any]) -> Iterator[None]:
-    """Remove the queues added to *mappings* while the block runs.
+    """
+    Remove the queues added to *mappings* while the block runs.
 
     The mappings are dictionaries (kombu's ``Queues``), which keep their keys in the
     order they were added, and a router only adds queues: the keys past the length a
@@ -71,7 +74,8 @@ def _name(exchange: Any) -> str:
 
 
 def publish_target(app: Any, task_name: str, topology: DeclaredTopology) -> Route:
-    """Return the route Celery would publish the task *task_name* with.
+    """
+    Return the route Celery would publish the task *task_name* with.
 
     Raises:
         Exception: Whatever the app's router raises for this task.
@@ -88,7 +92,8 @@ def publish_target(app: Any, task_name: str, topology: DeclaredTopology) -> Rout
 
 
 def _resolve(app: Any, options: dict[str, Any]) -> tuple[str, str]:
-    """Resolve a route as Celery's ``send_task_message`` does, to exchange and key.
+    """
+    Resolve a route as Celery's ``send_task_message`` does, to exchange and key.
 
     The router has already turned a queue given by name into a :class:`~kombu.Queue`.
     """

@@ -1,4 +1,5 @@
-"""Where a message goes, computed from the queues an app declares.
+"""
+Where a message goes, computed from the queues an app declares.
 
 The conformance suite must answer "which queues receive a message published to this
 exchange with this routing key?" without a broker. It reads the bindings of the queues
@@ -28,7 +29,8 @@ __all__ = ["Binding", "DeclaredTopology", "topic_matches"]
 
 
 def topic_matches(binding_key: str, routing_key: str) -> bool:
-    """Tell whether a topic exchange delivers *routing_key* through *binding_key*.
+    """
+    Tell whether a topic exchange delivers *routing_key* through *binding_key*.
 
     Both are lists of words separated by ``.``. In *binding_key*, ``*`` stands for
     exactly one word and ``#`` for zero or more words.
@@ -58,7 +60,8 @@ def _name(exchange: Any) -> str:
 
 @dataclass(frozen=True)
 class Binding:
-    """One binding of a queue to an exchange.
+    """
+    One binding of a queue to an exchange.
 
     Args:
         queue: The queue's name.
@@ -86,7 +89,8 @@ class Binding:
 
 
 def _bindings_of(queue: Any) -> Iterator[Binding]:
-    """Yield the bindings kombu creates when it declares *queue*.
+    """
+    Yield the bindings kombu creates when it declares *queue*.
 
     The queue's own exchange and routing key make one binding (when the exchange has a
     name), and each of ``queue.bindings`` another.
@@ -111,7 +115,8 @@ def _is_pattern(binding: Binding) -> bool:
 
 
 class DeclaredTopology:
-    """The queues an app declares and their bindings.
+    """
+    The queues an app declares and their bindings.
 
     The bindings are indexed so that an answer costs one look-up plus one match per
     pattern binding (topic keys with ``*`` or ``#``, fanout) of the exchange, however
@@ -145,7 +150,8 @@ class DeclaredTopology:
 
     @classmethod
     def of(cls, app: Any) -> DeclaredTopology:
-        """Return the topology *app*'s configuration declares (``task_queues``).
+        """
+        Return the topology *app*'s configuration declares (``task_queues``).
 
         The queues are built the way Celery builds ``app.amqp.queues`` (the default
         queue when ``task_queues`` is empty, the default exchange for queues without

@@ -1,4 +1,5 @@
-"""Delivery guarantees: tasks due later than the visibility timeout, and lost workers.
+"""
+Delivery guarantees: tasks due later than the visibility timeout, and lost workers.
 
 **The visibility timeout.** SQS (and kombu's Redis transport, which imitates it) delivers a
 message again once it has stayed unacknowledged for the *visibility timeout*. A worker
@@ -121,7 +122,8 @@ _LOCK = threading.Lock()
 
 
 def visibility_timeout(transport: str | None, options: Mapping[str, Any] | None) -> float | None:
-    """Return the visibility timeout of *transport* with *options*, in seconds.
+    """
+    Return the visibility timeout of *transport* with *options*, in seconds.
 
     Args:
         transport: A kombu ``driver_type`` or URL scheme, such as ``'sqs'``.
@@ -143,7 +145,8 @@ def visibility_timeout(transport: str | None, options: Mapping[str, Any] | None)
 
 
 def configured_visibility_timeout(app: Any) -> tuple[str, float] | None:
-    """Return the transport and visibility timeout *app*'s configuration gives.
+    """
+    Return the transport and visibility timeout *app*'s configuration gives.
 
     The transport is ``broker_transport``, else the scheme of the broker URL, as Celery
     chooses it; nothing connects.
@@ -172,7 +175,8 @@ def seconds(value: float) -> str:
 
 
 def delay_fix(delay: float, shorter: str, transport: str, env_prefix: str) -> str:
-    """Say how to make a *delay* fit: *shorter* delays, or a longer visibility timeout.
+    """
+    Say how to make a *delay* fit: *shorter* delays, or a longer visibility timeout.
 
     Args:
         delay: The delay, in seconds.
@@ -216,7 +220,8 @@ def _broker(transport: str) -> str:
 
 
 def retry_delays(task: Any) -> dict[str, float]:
-    """Return the delays, by attribute, after which *task*'s retries are due.
+    """
+    Return the delays, by attribute, after which *task*'s retries are due.
 
     ``default_retry_delay``, and ``retry_backoff_max`` when ``retry_backoff`` is on (the
     longest delay of an exponential back-off; 600 s unless set, as in Celery). Attributes
@@ -259,7 +264,8 @@ def _eta(message: Any) -> datetime | None:
 
 
 def refuse_late_message(app: Any, producer: Any, name: str, message: Any) -> None:
-    """Raise if the task *message* is due later than the visibility timeout allows.
+    """
+    Raise if the task *message* is due later than the visibility timeout allows.
 
     The transport and its options are those of the connection *producer* publishes on.
 
@@ -296,7 +302,8 @@ def refuse_late_message(app: Any, producer: Any, name: str, message: Any) -> Non
 
 
 class _Guard:
-    """An app's ``send_task_message`` that refuses tasks due too late, then sends.
+    """
+    An app's ``send_task_message`` that refuses tasks due too late, then sends.
 
     Args:
         amqp: The app's AMQP instance.
@@ -324,7 +331,8 @@ def _build_sender(amqp: Any) -> Callable[..., Any]:
 
 
 def guard_app(app: Any) -> None:
-    """Make *app* refuse, when they are sent, tasks due later than its visibility timeout.
+    """
+    Make *app* refuse, when they are sent, tasks due later than its visibility timeout.
 
     Replaces ``send_task_message`` on the app's own AMQP instance; idempotent.
     """
@@ -346,7 +354,8 @@ def is_guarded(app: Any) -> bool:
 
 
 def _settle(app: Any, router: object) -> bool:
-    """Guard *app* if its router consults *router*; tell whether *app* needs nothing more.
+    """
+    Guard *app* if its router consults *router*; tell whether *app* needs nothing more.
 
     An app needs nothing more once it is guarded, or once its router is built and does
     not consult *router* (Celery builds an app's router once). An app whose router is
@@ -371,7 +380,8 @@ _AppsSeen = tuple[frozenset["weakref.ref[Any]"], frozenset["weakref.ref[Any]"]]
 
 
 class GuardedTaskRouter(TaskRouter):
-    """The library's :class:`~._routing.TaskRouter`, which also guards the apps it routes for.
+    """
+    The library's :class:`~._routing.TaskRouter`, which also guards the apps it routes for.
 
     Before it routes a task, it makes sure that the app asking refuses tasks due later
     than its visibility timeout (see :func:`guard_app`). It is not told which app asks,
@@ -396,7 +406,8 @@ class GuardedTaskRouter(TaskRouter):
         return super().__call__(*args, **kwargs)
 
     def settle_live_apps(self, live: set[weakref.ref[Any]] | None = None) -> None:
-        """Guard the live apps that consult this router, looking only at what may have changed.
+        """
+        Guard the live apps that consult this router, looking only at what may have changed.
 
         Args:
             live: The weak references of the live apps; by default Celery's.
@@ -429,7 +440,8 @@ _state.connect_on_app_finalize(_guard_finalized_app)
 
 
 def at_least_once_problems(value: Any, settings: Mapping[str, Any]) -> list[str]:
-    """Return the problems of ``AT_LEAST_ONCE``=*value* with the Celery *settings* given.
+    """
+    Return the problems of ``AT_LEAST_ONCE``=*value* with the Celery *settings* given.
 
     With the switch on, each of :data:`AT_LEAST_ONCE_SETTINGS` must keep its value.
     """

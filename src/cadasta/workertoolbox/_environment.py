@@ -1,4 +1,5 @@
-"""Reading settings from the environment.
+"""
+Reading settings from the environment.
 
 This is the only module that looks at environment variables. It receives the mapping
 to read (``os.environ`` in production, a plain dict in tests) and turns a variable's
@@ -36,7 +37,8 @@ _EXAMPLES: dict[type, str] = {
 
 
 class Environment:
-    """The environment variables one configuration reads.
+    """
+    The environment variables one configuration reads.
 
     Args:
         environ: The variables; ``os.environ`` when omitted.
@@ -65,7 +67,8 @@ class Environment:
         return self._environ.get(variable)
 
     def get(self, keyword: str, default: Any, *, fallback: str | None = None) -> Any:
-        """Return the value of *keyword* from the environment, or *default*.
+        """
+        Return the value of *keyword* from the environment, or *default*.
 
         The text is parsed to the type of *default* (see :func:`parse_value`). When the
         prefixed variable is not set, the unprefixed *fallback* variable is read instead.
@@ -83,7 +86,8 @@ class Environment:
         return parse_value(variable, raw, default)
 
     def unclaimed(self, claimed: set[str]) -> Iterator[tuple[str, str, str]]:
-        """Yield ``(variable, setting, raw)`` for the prefixed variables nobody else reads.
+        """
+        Yield ``(variable, setting, raw)`` for the prefixed variables nobody else reads.
 
         Skipped: the variables Celery or its command line read themselves, and those
         whose lowercased name is in *claimed*.
@@ -97,7 +101,8 @@ class Environment:
 
 
 def parse_value(variable: str, raw: str, default: Any) -> Any:
-    """Parse the text *raw* of *variable* to the type of *default*.
+    """
+    Parse the text *raw* of *variable* to the type of *default*.
 
     Strings (and a default of ``None``) are taken as they are; booleans accept
     ``true``/``false``, ``yes``/``no``, ``on``/``off``, ``1``/``0``; every other type

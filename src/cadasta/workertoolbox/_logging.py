@@ -1,4 +1,5 @@
-"""Logging to the console and to files, with the passwords of URLs masked.
+"""
+Logging to the console and to files, with the passwords of URLs masked.
 
 With ``SETUP_FILE_LOGGING``, :class:`~cadasta.workertoolbox.conf.Config` calls
 :func:`configure_file_logging`: the root logger writes to the console in colour, every
@@ -48,7 +49,8 @@ _TRACEBACKS = logging.Formatter()
 
 
 def mask_passwords(text: str) -> str:
-    """Return *text* with the password of every URL in it replaced by the mask.
+    """
+    Return *text* with the password of every URL in it replaced by the mask.
 
     A URL comes out as :func:`~cadasta.workertoolbox._secrets.mask_url` shows it:
     ``redis://user:********@host/0``.
@@ -57,7 +59,8 @@ def mask_passwords(text: str) -> str:
 
 
 class MaskPasswordsFilter(logging.Filter):
-    """Mask the passwords of URLs in a record's message and traceback.
+    """
+    Mask the passwords of URLs in a record's message and traceback.
 
     The record itself is changed, so every handler after this one sees it masked too.
     """
@@ -80,7 +83,8 @@ class MaskPasswordsFilter(logging.Filter):
 
 
 def logging_config(log_dir: str, *, use_color: bool | None = None) -> dict[str, Any]:
-    """Return the :func:`logging.config.dictConfig` configuration of file logging.
+    """
+    Return the :func:`logging.config.dictConfig` configuration of file logging.
 
     Args:
         log_dir: The folder of ``info.log`` and ``error.log``.
@@ -128,7 +132,8 @@ def logging_config(log_dir: str, *, use_color: bool | None = None) -> dict[str, 
 
 
 def configure_file_logging(log_dir: str) -> None:
-    """Log to the console, ``info.log`` and ``error.log``, creating *log_dir* if needed.
+    """
+    Log to the console, ``info.log`` and ``error.log``, creating *log_dir* if needed.
 
     The files are opened before logging is reconfigured, so that a folder that cannot
     hold them leaves logging as it was. Processes that share *log_dir* (the children of

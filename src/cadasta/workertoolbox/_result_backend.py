@@ -1,4 +1,5 @@
-"""The result backend URL: PostgreSQL through SQLAlchemy and psycopg2.
+"""
+The result backend URL: PostgreSQL through SQLAlchemy and psycopg2.
 
 SQLAlchemy 2.1 made ``postgresql://`` mean the psycopg 3 driver; this library ships
 psycopg2-binary, so every URL it builds, and every ``db+postgresql://`` URL it is given,
@@ -22,7 +23,8 @@ _PSYCOPG2_PREFIX = "db+postgresql+psycopg2://"
 
 
 class _TemplateFormatter(string.Formatter):
-    """``str.format`` without format specifications.
+    """
+    ``str.format`` without format specifications.
 
     A URL has no use for them, and one such as ``{0.RESULT_DB_PORT:>9999999999}`` would
     build a string of that many characters before anything could be checked.
@@ -35,7 +37,8 @@ class _TemplateFormatter(string.Formatter):
 
 
 def build_result_backend(user: str, password: str, host: str, port: object, name: str) -> str:
-    """Return the default result backend URL, every part URL-escaped.
+    """
+    Return the default result backend URL, every part URL-escaped.
 
     A password holding ``@``, ``:``, ``/``, ``#`` or ``%`` survives the round trip
     through SQLAlchemy's URL parser.
@@ -55,7 +58,8 @@ def build_result_backend(user: str, password: str, host: str, port: object, name
 
 
 def render_result_backend(template: str, config: Any) -> str:
-    """Render a user's ``result_backend`` with ``template.format(config)``.
+    """
+    Render a user's ``result_backend`` with ``template.format(config)``.
 
     ``{0.RESULT_DB_USER}`` and the like are replaced by the configuration's variables;
     a driver-less ``db+postgresql://`` is pinned to psycopg2.

@@ -1,4 +1,5 @@
-"""The task router: the routing key is the first dot-segment of the task name.
+"""
+The task router: the routing key is the first dot-segment of the task name.
 
 ``export.render`` is published to the topic exchange with routing key ``export``: the
 ``export`` queue and the monitor queue (bound with ``#``) both receive it. The route also
@@ -53,7 +54,8 @@ def check_message_group(value: object) -> list[str]:
 
 
 def message_group_id(name: str) -> str:
-    """Return the SQS message group of the queue or task *name*.
+    """
+    Return the SQS message group of the queue or task *name*.
 
     The name itself when SQS accepts it, else its SHA-256 digest in hexadecimal: the same
     name always gives the same group.
@@ -64,7 +66,8 @@ def message_group_id(name: str) -> str:
 
 
 class TaskRouter:
-    """Route tasks by the first dot-segment of their name.
+    """
+    Route tasks by the first dot-segment of their name.
 
     Celery calls the router with the task name and the options of the call; the answer
     is cached per routing key, so routing costs one dictionary look-up.
@@ -120,7 +123,8 @@ class TaskRouter:
         return route
 
     def route_for_routing_key(self, routing_key: str) -> dict[str, Any]:
-        """Return the route a task published with *routing_key* takes.
+        """
+        Return the route a task published with *routing_key* takes.
 
         With ``MONITOR_MESSAGE_GROUP='task'`` the group depends on the task's name, which
         this route leaves out.
@@ -144,7 +148,8 @@ class TaskRouter:
         return route
 
     def _explicit_route(self, queue: Queue) -> dict[str, Any]:
-        """Route to a queue named by the caller (``apply_async(queue=…)``).
+        """
+        Route to a queue named by the caller (``apply_async(queue=…)``).
 
         A queue on another exchange, or on none (Celery makes one up for an unknown
         name, bound to an exchange of its own), would never give the monitor queue its

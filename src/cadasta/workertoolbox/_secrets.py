@@ -1,4 +1,5 @@
-"""Values that carry secrets, and how they are shown.
+"""
+Values that carry secrets, and how they are shown.
 
 Passwords, DSNs and keys reach Celery as ordinary strings, so that every library that
 uses them works unchanged, but their ``repr`` never reveals them: Celery's
@@ -50,7 +51,8 @@ class SecretURL(str):
 
 
 def mask_url(url: str) -> str:
-    """Return *url* with its password replaced by :data:`MASK`.
+    """
+    Return *url* with its password replaced by :data:`MASK`.
 
     The password runs from the user's ``:`` to the last ``@``, so that one holding an
     unescaped ``/``, ``?``, ``#`` or ``@`` (which :func:`urlsplit` would cut short) is
@@ -75,7 +77,8 @@ def looks_secret(name: str) -> bool:
 
 
 def masked(name: str, value: object) -> str:
-    """Return the ``repr`` of *value* as it may be shown for the setting *name*.
+    """
+    Return the ``repr`` of *value* as it may be shown for the setting *name*.
 
     Secrets are masked whole; URLs lose their password. ``None`` (a secret that is not
     set) is shown as it is.
@@ -90,7 +93,8 @@ def masked(name: str, value: object) -> str:
 
 
 def masked_text(name: str, value: object) -> str:
-    """Return the ``repr`` of *value*, which could not be read as a value of *name*, masked.
+    """
+    Return the ``repr`` of *value*, which could not be read as a value of *name*, masked.
 
     The secrets inside such a value (the text of a variable that does not parse, options
     that are no dict) cannot be found by their keys: it is masked whole when its name or
@@ -104,7 +108,8 @@ def masked_text(name: str, value: object) -> str:
 
 
 def protect(name: str, value: object) -> object:
-    """Wrap *value* so that its ``repr`` stays safe to show for the setting *name*.
+    """
+    Wrap *value* so that its ``repr`` stays safe to show for the setting *name*.
 
     Strings become :class:`Secret` or :class:`SecretURL` by the name they are stored
     under; the values of a dict are protected by their own keys.

@@ -1,4 +1,5 @@
-"""Reporting errors to Sentry.
+"""
+Reporting errors to Sentry.
 
 With ``SETUP_SENTRY_LOGGING`` (true by default when ``SENTRY_DSN`` is set),
 :class:`~cadasta.workertoolbox.conf.Config` calls :func:`init_sentry`: sentry-sdk reports
@@ -37,7 +38,8 @@ def init_sentry(
     *,
     transport: Transport | None = None,
 ) -> None:
-    """Initialise sentry-sdk with its Celery and logging integrations.
+    """
+    Initialise sentry-sdk with its Celery and logging integrations.
 
     Call it before the worker starts: the Celery integration hooks into the tasks as
     the worker prepares them. The DSN is never logged nor shown in an error.

@@ -1,4 +1,5 @@
-"""The exchange and queues of the architecture.
+"""
+The exchange and queues of the architecture.
 
 One topic exchange; a queue per work queue name bound with that name as routing key;
 the ``celery`` queue for Celery's own tasks; and the platform's monitor queue bound with
@@ -20,7 +21,8 @@ CELERY_QUEUE = "celery"
 
 @dataclass(frozen=True)
 class Topology:
-    """The exchange and the queues built from a configuration.
+    """
+    The exchange and the queues built from a configuration.
 
     Args:
         work_queue_names: The service queues (``QUEUES``).

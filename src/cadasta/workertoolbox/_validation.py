@@ -1,4 +1,5 @@
-"""Checks on the values of a configuration, each returning the problems it finds.
+"""
+Checks on the values of a configuration, each returning the problems it finds.
 
 A check never raises: the configuration gathers every problem and raises one
 :class:`~cadasta.workertoolbox.exceptions.ConfigError` that lists them all.
@@ -65,7 +66,8 @@ def _sqs_problem(setting: str, name: str, prefix: str) -> str | None:
 
 
 def check_queue_names(value: Any, setting: str, prefix: str) -> tuple[tuple[str, ...], list[str]]:
-    """Check the work queue names *value* given as *setting*.
+    """
+    Check the work queue names *value* given as *setting*.
 
     Returns:
         The names that passed, and the problems found.
@@ -176,7 +178,8 @@ def check_transport_options(value: Any) -> list[str]:
 
 
 def check_library_variables(config: Mapping[str, Any]) -> list[str]:
-    """Check the library's variables of *config* other than the queues and the chord cap.
+    """
+    Check the library's variables of *config* other than the queues and the chord cap.
 
     The parts of the default result backend, the logging and Sentry variables. Each
     problem names the variable, shows its value (masked if secret), says what is accepted

@@ -1,4 +1,5 @@
-"""The ``celery toolbox`` command: ``celery -A APP toolbox show|check|declare|…``.
+"""
+The ``celery toolbox`` command: ``celery -A APP toolbox show|check|declare|…``.
 
 Celery loads :data:`toolbox` through the ``celery.commands`` entry point. This module
 only wires click to the implementation, which each command imports when it runs

@@ -1,4 +1,5 @@
-""":class:`Config`: the diff between Celery's defaults and the architecture.
+"""
+:class:`Config`: the diff between Celery's defaults and the architecture.
 
 Importing this module also connects a ``worker_init`` handler that runs
 :func:`~cadasta.workertoolbox.setup.setup_app` when a worker of an app configured with
@@ -143,7 +144,8 @@ def _celery_option_types() -> Mapping[str, str]:
 
 
 class Config(Mapping[str, Any]):
-    """The settings a Celery app needs to follow the architecture.
+    """
+    The settings a Celery app needs to follow the architecture.
 
     Pass it to ``app.config_from_object``. Lowercase names are Celery settings,
     UPPERCASE names the library's variables; each comes from its keyword, else from
@@ -234,7 +236,8 @@ class Config(Mapping[str, Any]):
     # -- the 0.6 API --------------------------------------------------------------------
 
     def set(self, keyword: str, default: Any, from_env: bool = True) -> Any:
-        """Set *keyword* from its keyword, else its environment variable, else *default*.
+        """
+        Set *keyword* from its keyword, else its environment variable, else *default*.
 
         The variable is ``{ENV_PREFIX}{KEYWORD}``; when *default* is not a string (nor
         ``None``), its text is parsed with :func:`ast.literal_eval` to the default's type.
@@ -264,7 +267,8 @@ class Config(Mapping[str, Any]):
 
     @classmethod
     def _class_settings(cls, problems: list[str]) -> dict[str, Any]:
-        """Return the settings and variables subclasses give as class attributes.
+        """
+        Return the settings and variables subclasses give as class attributes.
 
         A subclass's attributes override its bases', whatever their spelling.
         """

@@ -1,4 +1,5 @@
-"""The library's one exception family.
+"""
+The library's one exception family.
 
 Every mistake in a configuration is reported as a :class:`ConfigError`. When several
 settings are wrong, one error lists them all, so a user fixes everything in one pass.
@@ -12,7 +13,8 @@ __all__ = ["ConfigError", "VisibilityTimeoutError"]
 
 
 class ConfigError(ValueError):
-    """A configuration the library refuses.
+    """
+    A configuration the library refuses.
 
     Each problem names the setting or environment variable, shows the bad value (secrets
     masked), says what is accepted and where to change it.
@@ -37,7 +39,8 @@ class ConfigError(ValueError):
 
 
 class VisibilityTimeoutError(ConfigError):
-    """A task refused when it was sent: it is due later than the visibility timeout allows.
+    """
+    A task refused when it was sent: it is due later than the visibility timeout allows.
 
     The broker delivers a message again once it has stayed unacknowledged for the
     visibility timeout, and a worker keeps a task with a countdown, an ETA or a pending

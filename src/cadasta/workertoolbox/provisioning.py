@@ -1,4 +1,5 @@
-"""Provision the result database: Celery's tables, and a worker role confined to them.
+"""
+Provision the result database: Celery's tables, and a worker role confined to them.
 
 The workers store their results in the platform's database, and their credentials should
 reach only the result tables. A role that narrow cannot create the tables Celery builds on
@@ -140,7 +141,8 @@ _LOCK_KEY = 0x63616461_7374_6101
 
 @dataclass(frozen=True)
 class ProvisionReport:
-    """What :func:`provision_result_db` found and did.
+    """
+    What :func:`provision_result_db` found and did.
 
     Attributes:
         database: The database provisioned.
@@ -185,7 +187,8 @@ def _quote(name: str) -> str:
 
 
 def grant_statements(role: str, *, database: str, schema: str = "public") -> tuple[str, ...]:
-    """Return the statements that confine *role* to Celery's result tables in *schema*.
+    """
+    Return the statements that confine *role* to Celery's result tables in *schema*.
 
     They are the ``REVOKE``/``GRANT`` part of :func:`provision_result_db`, in the order
     it runs them, as PostgreSQL reads them; each identifier is quoted.
@@ -228,7 +231,8 @@ def grant_statements(role: str, *, database: str, schema: str = "public") -> tup
 def provision_result_db(
     admin_url: str, role: str, *, password: str | None = None, schema: str = "public"
 ) -> ProvisionReport:
-    """Create Celery's result tables and confine the workers' *role* to them.
+    """
+    Create Celery's result tables and confine the workers' *role* to them.
 
     Connects as the database's owner, creates the tables and sequences Celery's
     database backend uses (only those missing), creates *role* if it does not exist, and
@@ -386,7 +390,8 @@ def _schema_problems(schema: str) -> list[str]:
 
 
 def _result_objects(schema: str) -> tuple[MetaData, tuple[Table, ...], tuple[str, ...]]:
-    """Return a copy of Celery's result tables placed in *schema*, and their sequences.
+    """
+    Return a copy of Celery's result tables placed in *schema*, and their sequences.
 
     The copy is placed the way Celery's ``Task.configure(schema=…)`` places its own
     tables, so indexes get the names Celery gives them; Celery's models are left as

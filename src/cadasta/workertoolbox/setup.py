@@ -1,4 +1,5 @@
-""":func:`setup_app`: what a process must do once before it runs tasks.
+"""
+:func:`setup_app`: what a process must do once before it runs tasks.
 
 It caps ``celery.chord_unlock`` retries and declares the exchange and every queue on
 the broker, so that the SQS queues exist (with their prefix) before the first message
@@ -53,7 +54,8 @@ SETUP_STEPS: Sequence[Callable[[Any], None]] = (cap_chord_unlock_retries, declar
 
 
 def setup_app(app: Any, throw: bool = True) -> bool:
-    """Set up *app*: cap ``celery.chord_unlock`` and declare the topology on the broker.
+    """
+    Set up *app*: cap ``celery.chord_unlock`` and declare the topology on the broker.
 
     Args:
         app: A Celery app configured with :class:`~cadasta.workertoolbox.conf.Config`.

@@ -1,4 +1,5 @@
-""":func:`build_functional_tests`: the conformance suite a worker's tests run.
+"""
+:func:`build_functional_tests`: the conformance suite a worker's tests run.
 
 A worker's test module checks its Celery app against the architecture with::
 

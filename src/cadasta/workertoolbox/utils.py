@@ -1,4 +1,5 @@
-"""Helpers for the tasks of a worker and for its log output.
+"""
+Helpers for the tasks of a worker and for its log output.
 
 :func:`extract_followups` hands a task's callbacks to the tasks it schedules;
 :class:`ColorFormatter` colours console log lines by level, as Celery's worker does.
@@ -15,7 +16,8 @@ __all__ = ["ColorFormatter", "extract_followups"]
 
 
 def extract_followups(task: Any) -> dict[str, list[Signature] | None]:
-    """Take the callbacks of the running *task* so that the tasks it schedules run them.
+    """
+    Take the callbacks of the running *task* so that the tasks it schedules run them.
 
     A task that schedules a chain or a chord finishes before that work is done, and
     Celery would call its callbacks (``link``) with the task's own return value at once.
@@ -71,7 +73,8 @@ def _signatures(found: Any, app: Any) -> list[Signature] | None:
 
 # Celery ships no type annotations, so its formatter is of type Any to mypy.
 class ColorFormatter(_CeleryColorFormatter):  # type: ignore[misc]
-    """A log formatter that colours each line by its level when *use_color* is true.
+    """
+    A log formatter that colours each line by its level when *use_color* is true.
 
     It is Celery's worker formatter (:class:`celery.utils.log.ColorFormatter`): DEBUG
     lines are blue, WARNING yellow, ERROR red, CRITICAL magenta and INFO plain. With

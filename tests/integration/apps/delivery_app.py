@@ -1,4 +1,5 @@
-"""A worker's app for the delivery tests, configured from ``CELERY_*`` variables alone.
+"""
+A worker's app for the delivery tests, configured from ``CELERY_*`` variables alone.
 
 ``celery -A tests.integration.apps.delivery_app worker`` starts a worker of it. Its tasks
 record what they do in the ``journal`` table (see

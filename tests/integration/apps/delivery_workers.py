@@ -1,4 +1,5 @@
-"""Worker processes of :mod:`~tests.integration.apps.delivery_app`, and what their tasks record.
+"""
+Worker processes of :mod:`~tests.integration.apps.delivery_app`, and what their tasks record.
 
 Each worker is a ``celery -A tests.integration.apps.delivery_app worker`` process in a
 session of its own, so that :meth:`WorkerProcess.kill` can SIGKILL the whole worker at once:
@@ -38,7 +39,8 @@ def worker_variables(
     transport_options: Mapping[str, Any] | None = None,
     **extra: str,
 ) -> dict[str, str]:
-    """The ``CELERY_*`` variables of a worker consuming ``export`` under *prefix*.
+    """
+    The ``CELERY_*`` variables of a worker consuming ``export`` under *prefix*.
 
     Results go to PostgreSQL at *database_url*, whose ``journal`` table the tasks write.
     """
@@ -56,7 +58,8 @@ def worker_variables(
 
 
 class WorkerProcess:
-    """A ``celery worker`` process of the delivery app, its output in a file.
+    """
+    A ``celery worker`` process of the delivery app, its output in a file.
 
     Args:
         variables: Its whole configuration; it inherits no ``CELERY_*`` variable.

@@ -1,4 +1,5 @@
-"""A Celery app for the load test, configured from ``CELERY_*`` variables alone.
+"""
+A Celery app for the load test, configured from ``CELERY_*`` variables alone.
 
 Workers run it with ``celery -A tests.integration.apps.load_app worker``; a producer
 runs this module::

@@ -1,4 +1,5 @@
-"""A producer-only process: a Celery app configured from ``CELERY_*`` variables alone.
+"""
+A producer-only process: a Celery app configured from ``CELERY_*`` variables alone.
 
 It never calls :func:`~cadasta.workertoolbox.setup.setup_app` and runs no worker, like a
 web process that only sends tasks. Run as a module, it sends one task and prints a JSON

@@ -1,4 +1,5 @@
-"""A worker's Celery app configured from ``CELERY_*`` variables alone.
+"""
+A worker's Celery app configured from ``CELERY_*`` variables alone.
 
 ``celery -A tests.integration.apps.startup_app worker`` starts a worker of it; the
 ``worker_init`` handler connected by :mod:`cadasta.workertoolbox.conf` sets it up.

@@ -1,4 +1,5 @@
-"""``celery worker`` subprocesses for the integration tests, with their output in a file.
+"""
+``celery worker`` subprocesses for the integration tests, with their output in a file.
 
 The subprocess inherits no ``CELERY_*`` variable of the test process: its configuration
 is exactly the variables the test gives. It is always stopped when the block ends:

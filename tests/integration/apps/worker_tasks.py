@@ -1,4 +1,5 @@
-"""Tasks, a worker and ways to look into PostgreSQL for the integration tests with workers.
+"""
+Tasks, a worker and ways to look into PostgreSQL for the integration tests with workers.
 
 Each test builds its own app (``make_sqs_app``) and registers these tasks on it with
 :func:`register_tasks`, so that no app and no task outlives its test. Task names start
@@ -204,7 +205,8 @@ def register_tasks(app: Celery, database_url: str | None = None) -> WorkerTasks:
 
 @contextmanager
 def running_worker(app: Celery, queues: tuple[str, ...] | None = None) -> Iterator[Any]:
-    """Run a worker of *app* in a thread for the duration of the block.
+    """
+    Run a worker of *app* in a thread for the duration of the block.
 
     It consumes *queues*, by default ``celery`` and every work queue of the app, and
     starts as ``celery worker`` does: ``worker_init`` runs the toolbox's ``setup_app``
@@ -261,7 +263,8 @@ def copies(messages: list[dict[str, Any]]) -> Counter[tuple[str, int]]:
 def assert_one_copy_of_each(
     messages: list[dict[str, Any]], published: list[Publication], expected_ids: set[str]
 ) -> None:
-    """Check that *messages* hold one copy of each message *published*, and nothing else.
+    """
+    Check that *messages* hold one copy of each message *published*, and nothing else.
 
     *expected_ids* are the ids the test knows of (its results' ids): they make sure that
     the recording of publications missed none.

@@ -1,4 +1,5 @@
-"""A demo of the architecture: ``python -m cadasta.workertoolbox.demo``.
+"""
+A demo of the architecture: ``python -m cadasta.workertoolbox.demo``.
 
 It runs a real worker and an SQS endpoint on this machine (moto's server, from the
 ``local`` extra) and nothing else; see :func:`main`. Importing the package imports none

@@ -1,4 +1,5 @@
-"""The example app the demo runs: a small worker project configured with :class:`Config`.
+"""
+The example app the demo runs: a small worker project configured with :class:`Config`.
 
 Its tasks are named after their work queue, as the architecture asks: ``export.*`` tasks
 go to the ``export`` queue, ``msg.*`` tasks to ``msg``, and a copy of every message to
@@ -32,7 +33,8 @@ _FAST_POLLING = {"wait_time_seconds": 1, "polling_interval": 0.1}
 
 
 def create_app(broker_url: str, result_backend: str) -> Celery:
-    """Return the example app on *broker_url*, storing its results at *result_backend*.
+    """
+    Return the example app on *broker_url*, storing its results at *result_backend*.
 
     The configuration reads no environment variable: the demo runs the same anywhere.
     The app is not made the current app, and its tasks belong to it alone.
@@ -59,7 +61,8 @@ class BackendUnavailable(Exception):
 
 
 def prepare_result_backend(app: Celery) -> None:
-    """Connect to *app*'s result database and create Celery's tables there if missing.
+    """
+    Connect to *app*'s result database and create Celery's tables there if missing.
 
     Done before the worker starts, so that a database that cannot be used fails the demo
     at once, with the reason, and the worker and the demo do not both create the tables.

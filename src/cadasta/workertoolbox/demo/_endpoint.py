@@ -1,4 +1,5 @@
-"""The SQS endpoint of the demo: moto's server on a free loopback port.
+"""
+The SQS endpoint of the demo: moto's server on a free loopback port.
 
 moto comes with the ``local`` extra. Its server answers SQS's HTTP API in a thread of
 this process; kombu (the broker), boto3 (reading the monitor queue) and pycurl (the
@@ -30,7 +31,8 @@ class MotoMissing(Exception):
 
 
 def load_server_class() -> Any:
-    """Return moto's ``ThreadedMotoServer`` class.
+    """
+    Return moto's ``ThreadedMotoServer`` class.
 
     Raises:
         MotoMissing: With a one-line message that says which extra to install.
@@ -47,7 +49,8 @@ def load_server_class() -> Any:
 
 
 class Endpoint:
-    """A running SQS endpoint: how to reach it, and a boto3 client to look into it.
+    """
+    A running SQS endpoint: how to reach it, and a boto3 client to look into it.
 
     Args:
         host: The address it listens on.
@@ -96,7 +99,8 @@ class Endpoint:
         return sorted(str(url).rsplit("/", 1)[1] for url in urls)
 
     def drain(self, queue_name: str, expected: int, grace: float = 2.0) -> list[dict[str, Any]]:
-        """Receive and delete the messages of *queue_name*; return their kombu envelopes.
+        """
+        Receive and delete the messages of *queue_name*; return their kombu envelopes.
 
         Reading stops when the queue is empty and at least *expected* messages were read,
         or when it has stayed empty for *grace* seconds.
@@ -126,7 +130,8 @@ class Endpoint:
 
 
 def decode_envelope(body: str) -> dict[str, Any]:
-    """Decode the body kombu's SQS transport gives a message: base64 of a JSON envelope.
+    """
+    Decode the body kombu's SQS transport gives a message: base64 of a JSON envelope.
 
     The envelope holds the Celery message: ``headers`` (``id``, ``task``, ``retries``),
     ``properties`` and the encoded ``body``.
@@ -141,7 +146,8 @@ def decode_envelope(body: str) -> dict[str, Any]:
 
 @contextmanager
 def running_endpoint(server_class: Any) -> Iterator[Endpoint]:
-    """Run moto's server (*server_class*) on a free loopback port during the block.
+    """
+    Run moto's server (*server_class*) on a free loopback port during the block.
 
     werkzeug, which serves it, would log every request; it logs only errors meanwhile.
     """

@@ -1,4 +1,5 @@
-"""``python -m cadasta.workertoolbox.demo``: the architecture at work, on this machine.
+"""
+``python -m cadasta.workertoolbox.demo``: the architecture at work, on this machine.
 
 It needs no service: it starts moto's SQS server on a free loopback port, stores results
 in SQLite in a temporary folder (or at ``--result-backend``), configures the example app
@@ -73,7 +74,8 @@ exit status: 0 when every task succeeded and every message reached the monitor q
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the demo, as ``python -m cadasta.workertoolbox.demo`` does.
+    """
+    Run the demo, as ``python -m cadasta.workertoolbox.demo`` does.
 
     Args:
         argv: The command-line arguments; ``sys.argv[1:]`` when omitted.

@@ -1,4 +1,5 @@
-"""The demo's verdict: one row per task, and what went wrong, if anything.
+"""
+The demo's verdict: one row per task, and what went wrong, if anything.
 
 A task passes when its state is ``SUCCESS``; a task message passes when its copy reached
 the monitor queue. Copies are matched to messages by task id: a task retried (as
@@ -64,7 +65,8 @@ def build_report(
     queue_prefix: str,
     outcomes: Sequence[StepOutcome] = (),
 ) -> Report:
-    """Match what was sent (*publications*) with *results* and the monitor's copies.
+    """
+    Match what was sent (*publications*) with *results* and the monitor's copies.
 
     Args:
         publications: Every task message published, in order.

@@ -1,4 +1,5 @@
-"""What the demo prints: progress lines, the final table or JSON, and the verdict.
+"""
+What the demo prints: progress lines, the final table or JSON, and the verdict.
 
 Colour is used only on a terminal, and never when ``NO_COLOR`` is set. Every line goes
 through :class:`Output`, which hides the secrets it was given (the password of a
@@ -32,7 +33,8 @@ _RESULT_WIDTH = 32
 
 
 class Output:
-    """Write lines to *stream*, with *secrets* replaced by a mask.
+    """
+    Write lines to *stream*, with *secrets* replaced by a mask.
 
     Args:
         stream: Where to write; each line is flushed at once.

@@ -1,4 +1,5 @@
-"""What the demo sends, and what it records while the worker runs it.
+"""
+What the demo sends, and what it records while the worker runs it.
 
 Four steps, each waited for before the next: a task, a chain, a group and a chord. The
 chain's later tasks are published by the worker. On a database result backend a chord
@@ -74,7 +75,8 @@ class Execution:
 
 @dataclass(frozen=True)
 class TaskResult:
-    """A task's state and result; *stored* is false for a task that ignores its result.
+    """
+    A task's state and result; *stored* is false for a task that ignores its result.
 
     The state of such a task is the one the worker reported when it last ran it.
     """
@@ -121,7 +123,8 @@ def steps(app: Celery) -> list[Step]:
 
 @contextmanager
 def recording() -> Iterator[Recorder]:
-    """Record the task messages published and the tasks run in this process, in the block.
+    """
+    Record the task messages published and the tasks run in this process, in the block.
 
     The demo's app is the only one at work meanwhile.
     """
@@ -160,7 +163,8 @@ def run_steps(
     timeout: float,
     report: Callable[[StepOutcome], None],
 ) -> list[StepOutcome]:
-    """Send each step and wait for its result; *report* each outcome as it comes.
+    """
+    Send each step and wait for its result; *report* each outcome as it comes.
 
     The steps share *timeout* seconds; the first one that does not complete in what
     remains ends the run.
@@ -192,7 +196,8 @@ def run_steps(
 
 
 def fetch_results(app: Celery, recorder: Recorder) -> dict[str, TaskResult]:
-    """Return the state and result of every task published, from *app*'s result backend.
+    """
+    Return the state and result of every task published, from *app*'s result backend.
 
     Tasks that ignore their result (``celery.chord_unlock``) have none there: their
     state is the one the worker reported.

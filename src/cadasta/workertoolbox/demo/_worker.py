@@ -1,4 +1,5 @@
-"""A real Celery worker of the example app, in a thread of the demo's process.
+"""
+A real Celery worker of the example app, in a thread of the demo's process.
 
 It is the worker ``celery -A … worker --pool=solo`` builds (``WorkController``), without
 the command line's logging and signal handlers: Ctrl-C reaches the demo, which stops the
@@ -27,7 +28,8 @@ class WorkerFailed(Exception):
 
 @contextmanager
 def running_worker(app: Celery, queues: Sequence[str], start_timeout: float) -> Iterator[Any]:
-    """Run a worker of *app* consuming *queues* during the block; stop it after.
+    """
+    Run a worker of *app* consuming *queues* during the block; stop it after.
 
     Celery's process-wide state that a worker changes (the flag that forbids waiting
     for results, the shutdown request, the fallback app Celery creates when a task runs)
@@ -77,7 +79,8 @@ def running_worker(app: Celery, queues: Sequence[str], start_timeout: float) -> 
 
 
 def _work(worker: Any) -> None:
-    """Run *worker* in this thread, with its app as this thread's current app.
+    """
+    Run *worker* in this thread, with its app as this thread's current app.
 
     Celery runs a task through ``current_app`` (its tracer looks tasks up there).
     """
