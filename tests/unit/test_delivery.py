@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
@@ -432,24 +432,43 @@ def test_router_skips_apps_without_amqp_and_apps_it_does_not_serve(
     assert "amqp" not in vars(idle)
 
 
-def test_after_a_route_every_live_app_is_settled(make_app: Callable[..., Celery]) -> None:
-    """Once every live app has a router, a route leaves nothing to look at the next time."""
+@pytest.fixture
+def no_other_apps() -> Iterator[None]:
+    """Take the live apps of earlier tests out of Celery's registry for the test's length."""
     gc.collect()  # apps of earlier tests, unreferenced but in reference cycles
+    others = list(_state._get_active_apps())
+    for app in others:
+        _state._deregister_app(app)
+    try:
+        yield
+    finally:
+        for app in others:
+            _state._register_app(app)
+
+
+@pytest.mark.usefixtures("no_other_apps")
+def test_once_every_live_app_is_settled_a_route_looks_at_none(
+    make_app: Callable[..., Celery],
+) -> None:
+    """Once every live app has a router, routes leave the router's memory as it was."""
     app = make_app()
     other = make_app("other")
     other.amqp.router  # noqa: B018
     app.send_task("export.render")
     (router,) = app.conf.task_routes
-    assert router._apps_seen == (frozenset(_state._get_active_apps().data), frozenset())
+    settled = router._apps_seen
+    assert settled == (frozenset(_state._get_active_apps().data), frozenset())
+    app.amqp.router.route({}, "msg.send")
+    assert router._apps_seen is settled  # nothing was looked at again
     assert is_guarded(app)
     assert not is_guarded(other)
 
 
+@pytest.mark.usefixtures("no_other_apps")
 def test_apps_without_a_router_are_the_only_ones_looked_at_again(
     make_app: Callable[..., Celery],
 ) -> None:
     """An idle app keeps being looked at, alone; once it has a router, nothing is."""
-    gc.collect()
     app, idle, finalized = make_app(), make_app("idle"), make_app("finalized")
     finalized.finalize()  # guarded, without a router: nothing more to do
     (router,) = app.conf.task_routes
