@@ -25,13 +25,13 @@ from dataclasses import dataclass
 import pytest
 from celery import Celery
 
-from cadasta.workertoolbox.conf import Config
 from cadasta.workertoolbox.exceptions import VisibilityTimeoutError
 
 from . import services
 from .apps.delivery_workers import (
     WorkerProcess,
     kill_all,
+    producer,
     result_with_status,
     runs,
     worker_variables,
@@ -87,7 +87,10 @@ def timeline(
         ),
     ]
     # Both producers have the default configuration.
-    apps = [producer(sqs_endpoint, p, database_url) for p in (prefix, control_prefix)]
+    apps = [
+        producer("visibility-producer", sqs_endpoint, p, database_url)
+        for p in (prefix, control_prefix)
+    ]
     try:
         # The slow one first, while the workers start: its queue is created as the worker
         # on the defaults would create it.
@@ -111,21 +114,6 @@ def timeline(
         for app in apps:
             app.close()
         services.drop_database(postgres_admin_url, name)
-
-
-def producer(endpoint: SQSEndpoint, prefix: str, database_url: str) -> Celery:
-    """An app with the library's default configuration, sending under *prefix*."""
-    app = Celery("visibility-producer", set_as_current=False)
-    app.config_from_object(
-        Config(
-            environ={},
-            broker_url=endpoint.broker_url,
-            QUEUE_PREFIX=prefix,
-            QUEUES=["export"],
-            result_backend=f"db+{database_url}",
-        )
-    )
-    return app
 
 
 def queue_visibility_timeout(endpoint: SQSEndpoint, name: str) -> int:

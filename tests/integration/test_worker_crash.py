@@ -24,13 +24,12 @@ from dataclasses import dataclass
 import pytest
 from celery import Celery
 
-from cadasta.workertoolbox.conf import Config
-
 from . import services
 from .apps.delivery_workers import (
     WorkerProcess,
     kill_all,
     process_exists,
+    producer,
     result_with_status,
     runs,
     worker_variables,
@@ -69,22 +68,6 @@ def crash_database(postgres_admin_url: str) -> Iterator[str]:
     services.drop_database(postgres_admin_url, name)
 
 
-def producer(endpoint: SQSEndpoint, prefix: str, database_url: str) -> Celery:
-    """An app that sends to the scenario's queues with the scenario's visibility timeout."""
-    app = Celery("crash-producer", set_as_current=False)
-    app.config_from_object(
-        Config(
-            environ={},
-            broker_url=endpoint.broker_url,
-            QUEUE_PREFIX=prefix,
-            QUEUES=["export"],
-            result_backend=f"db+{database_url}",
-            broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
-        )
-    )
-    return app
-
-
 @pytest.fixture(scope="module")
 def crashes(
     sqs_endpoint: SQSEndpoint, crash_database: str, tmp_path_factory: pytest.TempPathFactory
@@ -121,7 +104,15 @@ def crashes(
             worker.wait_until_ready()
         sent = {}
         for mode in modes:
-            apps.append(producer(sqs_endpoint, prefixes[mode], crash_database))
+            apps.append(
+                producer(
+                    "crash-producer",
+                    sqs_endpoint,
+                    prefixes[mode],
+                    crash_database,
+                    {"visibility_timeout": VISIBILITY_TIMEOUT},
+                )
+            )
             sent[mode] = apps[-1].send_task("export.work", args=(WORK,)).id
         started = {
             mode: wait_for(lambda mode=mode: runs(crash_database, sent[mode]), 20, f"{mode} start")

@@ -12,11 +12,6 @@ PostgreSQL, and stops cleanly on SIGTERM.
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,14 +22,13 @@ from celery import _state
 from celery.contrib.testing.worker import start_worker
 from kombu.exceptions import OperationalError
 
+from .apps.worker_process import WorkerProcess, celery_worker
 from .services import AWS_KEY, AWS_SECRET, SQSEndpoint, free_port, task_id
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_APP = "tests.integration.apps.startup_app"
 SETUP_FAILURE = "Failed to run setup function"
-#: Bounds on a worker subprocess: reaching a log line, and stopping after SIGTERM.
+#: How long a worker subprocess may take to reach a log line.
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
 
 
 def expected_queues(prefix: str) -> list[str]:
@@ -116,66 +110,14 @@ def test_worker_init_with_endpoint_down_logs_failure_and_app_is_not_set_up(
 # -- as a separate process --------------------------------------------------------------
 
 
-class WorkerProcess:
-    """A ``celery worker`` subprocess whose output (stdout and stderr) goes to a file."""
-
-    def __init__(self, process: subprocess.Popen[bytes], log_path: Path) -> None:
-        self.process = process
-        self.log_path = log_path
-
-    @property
-    def log(self) -> str:
-        """Everything the worker has written so far."""
-        return self.log_path.read_text(errors="replace")
-
-    def wait_for(self, text: str, timeout: float = START_TIMEOUT) -> None:
-        """Wait until the log shows *text*; fail if the worker exits or time runs out."""
-        deadline = time.monotonic() + timeout
-        while text not in self.log:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"worker exited ({self.process.returncode}) before {text!r}:\n{self.log}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(f"worker did not log {text!r} within {timeout} s:\n{self.log}")
-            time.sleep(0.1)
-
-    def stop(self) -> int:
-        """Send SIGTERM (warm shutdown), wait, kill on timeout; return the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait(timeout=STOP_TIMEOUT)
-
-
 @contextmanager
-def celery_worker(
+def startup_worker(
     variables: Mapping[str, str], queues: str, hostname: str, log_path: Path
 ) -> Iterator[WorkerProcess]:
-    """
-    Run ``celery -A startup_app worker`` configured by *variables* only; stop it after.
-
-    The subprocess inherits no ``CELERY_*`` variable of this process.
-    """
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
-    command = [sys.executable, "-m", "celery", "-A", STARTUP_APP, "worker", "--pool=solo",
-               "--loglevel=INFO", "-Q", queues, "--hostname", hostname]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            env={**environ, **variables},
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    worker = WorkerProcess(process, log_path)
-    try:
+    """Run ``celery -A startup_app worker`` configured by *variables* only; stop it after."""
+    arguments = ["--pool=solo", "--loglevel=INFO", "-Q", queues, "--hostname", hostname]
+    with celery_worker(STARTUP_APP, variables, arguments, log_path) as worker:
         yield worker
-    finally:
-        worker.stop()
 
 
 def test_celery_worker_process_sets_up_runs_a_task_and_stops_cleanly(
@@ -201,10 +143,10 @@ def test_celery_worker_process_sets_up_runs_a_task_and_stops_cleanly(
         "CELERY_RESULT_BACKEND": result_backend,
         "CELERY_IMPORTS": "()",
     }
-    with celery_worker(
+    with startup_worker(
         variables, "export,celery", f"{queue_prefix}@startup", tmp_path / "worker.log"
     ) as worker:
-        worker.wait_for(f"{queue_prefix}@startup ready.")
+        worker.wait_for(f"{queue_prefix}@startup ready.", START_TIMEOUT)
         assert sqs_endpoint.queue_names(queue_prefix) == expected_queues(queue_prefix)
         assert_only_the_monitor_is_fifo(sqs_endpoint, queue_prefix)
 
@@ -236,6 +178,8 @@ def test_celery_worker_process_with_endpoint_down_logs_setup_failure(
         "CELERY_RESULT_BACKEND": "cache+memory://",
         "CELERY_IMPORTS": "()",
     }
-    with celery_worker(variables, "export", f"{queue_prefix}@down", tmp_path / "w.log") as worker:
-        worker.wait_for(f"{SETUP_FAILURE} 'declare_topology'(app)")
-        worker.wait_for("kombu.exceptions.OperationalError: Could not connect to the endpoint")
+    with startup_worker(variables, "export", f"{queue_prefix}@down", tmp_path / "w.log") as worker:
+        worker.wait_for(f"{SETUP_FAILURE} 'declare_topology'(app)", START_TIMEOUT)
+        worker.wait_for(
+            "kombu.exceptions.OperationalError: Could not connect to the endpoint", START_TIMEOUT
+        )

@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from celery import Celery
 from sqlalchemy import select
 
+from cadasta.workertoolbox.conf import Config
 from tests.integration.apps.worker_tasks import JOURNAL, StoredResult, engine_for, stored_result
 from tests.integration.services import SQSEndpoint
 
@@ -55,6 +57,36 @@ def worker_variables(
         "DELIVERY_JOURNAL_URL": database_url,
         **extra,
     }
+
+
+def producer(
+    name: str,
+    endpoint: SQSEndpoint,
+    prefix: str,
+    database_url: str,
+    transport_options: Mapping[str, Any] | None = None,
+) -> Celery:
+    """
+    An app named *name* that sends to the export queue under *prefix*.
+
+    It has the library's default configuration, results in *database_url*, and the
+    broker *transport_options* given, if any.
+    """
+    settings: dict[str, Any] = {}
+    if transport_options is not None:
+        settings["broker_transport_options"] = dict(transport_options)
+    app = Celery(name, set_as_current=False)
+    app.config_from_object(
+        Config(
+            environ={},
+            broker_url=endpoint.broker_url,
+            QUEUE_PREFIX=prefix,
+            QUEUES=["export"],
+            result_backend=f"db+{database_url}",
+            **settings,
+        )
+    )
+    return app
 
 
 class WorkerProcess:
