@@ -48,6 +48,21 @@ def _isolated_process_state() -> Iterator[None]:
 
 
 @pytest.fixture
+def memory_queues() -> Iterator[dict[str, Any]]:
+    """
+    The messages of kombu's memory transport, emptied before and after the test.
+
+    kombu's global producer pools are reset too: their connections remember what they
+    declared, which the memory transport forgets between tests.
+    """
+    pools.reset()
+    memory.Channel.queues.clear()
+    yield memory.Channel.queues
+    memory.Channel.queues.clear()
+    pools.reset()
+
+
+@pytest.fixture
 def make_config() -> Callable[..., Config]:
     """Build a Config that reads an empty environment unless one is given."""
 

@@ -7,22 +7,9 @@ from celery import Celery
 from cadasta.workertoolbox._chord_unlock import CHORD_UNLOCK_TASK
 from cadasta.workertoolbox._cli_check import CheckOutcome, check, run_checks
 from tests.cli_apps.runner import invoke, run_toolbox
+from tests.unit.conformance_checks import CHECKS
 
 MEMORY = {"CELERY_BROKER_URL": "memory://"}
-#: The conformance suite's checks, by test method name.
-CHECKS = {
-    "test_celery_routing_key_reaches_celery_queue",
-    "test_chord_unlock_reaches_celery_queue",
-    "test_chord_unlock_retries_are_capped",
-    "test_default_exchange_is_topic",
-    "test_default_queue_is_celery",
-    "test_each_work_queue_receives_its_tasks",
-    "test_every_task_reaches_a_work_queue",
-    "test_platform_queue_receives_every_task",
-    "test_result_backend_is_database",
-    "test_retry_delays_fit_the_visibility_timeout",
-    "test_task_track_started",
-}
 FIX = "Add the missing queue(s) ['report'] to QUEUES"
 
 

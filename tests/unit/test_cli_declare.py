@@ -1,7 +1,6 @@
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import kombu.pools
 import pytest
 from celery import Celery
 from kombu.exceptions import OperationalError
@@ -12,19 +11,11 @@ from cadasta.workertoolbox._cli_declare import declare, failure_message
 from tests.cli_apps.runner import invoke, run_toolbox
 from tests.integration.services import free_port
 
+pytestmark = pytest.mark.usefixtures("memory_queues")
+
 SECRET = "Br0ker-Secret-9q"
 #: Config's transport options give up after a few quick attempts: seconds, not minutes.
 FAIL_FAST_SECONDS = 10
-
-
-@pytest.fixture(autouse=True)
-def _memory_broker() -> Iterator[None]:
-    """Empty kombu's memory broker and its pooled connections before and after each test."""
-    kombu.pools.reset()
-    memory.Channel.queues.clear()
-    yield
-    memory.Channel.queues.clear()
-    kombu.pools.reset()
 
 
 def test_declare_prints_what_it_declared() -> None:

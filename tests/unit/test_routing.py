@@ -1,12 +1,10 @@
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import kombu.pools
 import pytest
 from celery import Celery
 from kombu.entity import Exchange, Queue, binding
-from kombu.transport import memory
 
 from cadasta.workertoolbox._routing import TaskRouter
 from cadasta.workertoolbox._topology import Topology
@@ -25,21 +23,6 @@ def topology() -> Topology:
 def router(topology: Topology) -> TaskRouter:
     """A router of the default topology."""
     return TaskRouter(topology)
-
-
-@pytest.fixture
-def memory_queues() -> Iterator[dict[str, Any]]:
-    """
-    The messages of kombu's memory transport, emptied before and after the test.
-
-    kombu's global producer pools are reset too: their connections remember what they
-    declared, which the memory transport forgets between tests.
-    """
-    kombu.pools.reset()
-    memory.Channel.queues.clear()
-    yield memory.Channel.queues
-    memory.Channel.queues.clear()
-    kombu.pools.reset()
 
 
 def _message_count(app: Celery, queue: str) -> int:

@@ -1,12 +1,10 @@
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import kombu.pools
 import pytest
 from celery import Celery
 from kombu.entity import Queue
-from kombu.transport import memory
 
 from cadasta.workertoolbox._routing import (
     MESSAGE_GROUP_MODES,
@@ -23,16 +21,6 @@ from cadasta.workertoolbox.exceptions import ConfigError
 def topology() -> Topology:
     """The default topology: export and msg, the monitor, on task_exchange."""
     return Topology.build(["export", "msg"], "platform.fifo", "task_exchange")
-
-
-@pytest.fixture
-def memory_queues() -> Iterator[None]:
-    """The memory transport's queues and kombu's producer pools, emptied around the test."""
-    kombu.pools.reset()
-    memory.Channel.queues.clear()
-    yield
-    memory.Channel.queues.clear()
-    kombu.pools.reset()
 
 
 def _properties_of_messages(app: Celery, queue: str) -> list[dict[str, Any]]:

@@ -1,9 +1,8 @@
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import kombu.pools
 import pytest
 from celery import Celery, signals
 from celery.worker import WorkController
@@ -18,6 +17,8 @@ from cadasta.workertoolbox.setup import (
     setup_app,
 )
 
+pytestmark = pytest.mark.usefixtures("memory_queues")
+
 LOGGER = "cadasta.workertoolbox.setup"
 #: A broker that refuses connections at once; with no retries, connecting fails fast.
 UNREACHABLE = {
@@ -30,16 +31,6 @@ BINDINGS = {
     ("export", "task_exchange", "export"),
     ("msg", "task_exchange", "msg"),
 }
-
-
-@pytest.fixture(autouse=True)
-def _memory_broker() -> Iterator[None]:
-    """Empty kombu's memory broker and its pooled connections before and after each test."""
-    kombu.pools.reset()
-    memory.Channel.queues.clear()
-    yield
-    memory.Channel.queues.clear()
-    kombu.pools.reset()
 
 
 def _bindings() -> set[tuple[str, str, str]]:
