@@ -83,6 +83,7 @@ __all__ = [
     "is_guarded",
     "retry_delays",
     "seconds",
+    "transport_name",
     "visibility_timeout",
 ]
 
@@ -155,13 +156,24 @@ def configured_visibility_timeout(app: Any) -> tuple[str, float] | None:
         ``None`` when the transport has no visibility timeout.
 
     """
+    transport = transport_name(app)
+    timeout = visibility_timeout(transport, app.conf.broker_transport_options)
+    return None if timeout is None else (transport, timeout)
+
+
+def transport_name(app: Any) -> str:
+    """
+    Return the name of the transport *app* sends with, lowercased, such as ``'sqs'``.
+
+    ``broker_transport``, else the scheme of the broker URL, as Celery chooses it;
+    nothing connects.
+    """
     conf = app.conf
     transport = conf.broker_transport
     if not transport:
         url = str(conf.broker_write_url or "")
         transport = url.split("://", 1)[0] if "://" in url else "amqp"
-    timeout = visibility_timeout(str(transport), conf.broker_transport_options)
-    return None if timeout is None else (str(transport).lower(), timeout)
+    return str(transport).lower()
 
 
 def delay_limit(timeout: float) -> float:

@@ -3,9 +3,10 @@
 
 Importing this module also connects a ``worker_init`` handler that runs
 :func:`~cadasta.workertoolbox.setup.setup_app` when a worker of an app configured with
-a :class:`Config` starts, as version 0.6 did, and makes every app configured with a
-:class:`Config` refuse tasks due later than its visibility timeout (see
-:mod:`._delivery`).
+a :class:`Config` starts, as version 0.6 did (on SQS, it also makes the worker go on
+polling after a poll failed on the server's side: :mod:`._sqs_polling`), and makes every
+app configured with a :class:`Config` refuse tasks due later than its visibility timeout
+(see :mod:`._delivery`).
 """
 
 from __future__ import annotations
@@ -492,11 +493,20 @@ class Config(Mapping[str, Any]):
 
 
 def _set_up_worker(sender: Any = None, **kwargs: Any) -> None:
-    """Set up the app of a starting worker, if a :class:`Config` configured it."""
+    """
+    Set up the app of a starting worker, if a :class:`Config` configured it.
+
+    On SQS, the worker also keeps polling a queue after a poll failed on the server's
+    side (see :mod:`._sqs_polling`).
+    """
+    from ._delivery import transport_name
+    from ._sqs_polling import keep_polling_after_failed_polls
     from .setup import is_configured_by_toolbox, setup_app
 
     app = getattr(sender, "app", None)
     if app is not None and is_configured_by_toolbox(app):
+        if transport_name(app) == "sqs":
+            keep_polling_after_failed_polls()
         setup_app(app, throw=False)
 
 
