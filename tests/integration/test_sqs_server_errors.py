@@ -46,6 +46,7 @@ class FaultyProxy(ThreadingHTTPServer):
         self.upstream = upstream
         self.failures_left = 0
         self.failed = 0
+        self.receives = 0
         self.lock = threading.Lock()
 
     @property
@@ -68,6 +69,7 @@ class FaultyProxy(ThreadingHTTPServer):
         target = str(headers.get("X-Amz-Target", ""))
         receive = target.endswith(".ReceiveMessage") or b"Action=ReceiveMessage" in body
         with self.lock:
+            self.receives += receive
             if receive and self.failures_left > 0:
                 self.failures_left -= 1
                 self.failed += 1
@@ -174,6 +176,10 @@ def test_worker_runs_a_task_sent_after_its_poll_got_a_server_error(
             # Before any error, a task runs.
             assert echo.delay(1).get(timeout=TIMEOUT) == 1
             with kombus_own_poll_handling() if handling == "kombu" else nullcontext():
+                # A poll made before the block answers with the method of its time: wait
+                # for two more, so that the next one is made with the method of the block.
+                seen = proxy.receives
+                wait_until(lambda: proxy.receives >= seen + 2, TIMEOUT)
                 proxy.fail_next_receives(1)
                 wait_until(lambda: proxy.failed == 1, TIMEOUT)
                 sent = echo.delay(2)
