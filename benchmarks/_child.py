@@ -116,17 +116,22 @@ def build_app(side: str, broker_url: str, prefix: str, **extra: Any) -> Any:
     return app
 
 
-def queue_depths(endpoint_url: str, prefix: str) -> dict[str, int]:
-    """Return the number of messages in each queue under *prefix*, by unprefixed name."""
+def sqs_client(endpoint_url: str) -> Any:
+    """Return a boto3 SQS client of the endpoint at *endpoint_url*, with dummy credentials."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "sqs",
         endpoint_url=endpoint_url,
         region_name=AWS_REGION,
         aws_access_key_id=AWS_KEY,
         aws_secret_access_key=AWS_SECRET,
     )
+
+
+def queue_depths(endpoint_url: str, prefix: str) -> dict[str, int]:
+    """Return the number of messages in each queue under *prefix*, by unprefixed name."""
+    client = sqs_client(endpoint_url)
     depths = {}
     for url in client.list_queues(QueueNamePrefix=f"{prefix}-").get("QueueUrls", []):
         attributes = client.get_queue_attributes(
@@ -177,15 +182,7 @@ def publish(
 
 def raw(mode: str, endpoint_url: str, prefix: str, count: int, body_size: int) -> dict[str, Any]:
     """Time boto3 SendMessage calls: to a standard queue, and (``pair``) a FIFO one too."""
-    import boto3
-
-    client = boto3.client(
-        "sqs",
-        endpoint_url=endpoint_url,
-        region_name=AWS_REGION,
-        aws_access_key_id=AWS_KEY,
-        aws_secret_access_key=AWS_SECRET,
-    )
+    client = sqs_client(endpoint_url)
     standard = client.create_queue(QueueName=f"{prefix}-export")["QueueUrl"]
     fifo = client.create_queue(
         QueueName=f"{prefix}-platform.fifo", Attributes={"FifoQueue": "true"}
