@@ -26,7 +26,8 @@ from .services import AWS_KEY, AWS_SECRET, SQSEndpoint, free_port, task_id, unav
 
 STARTUP_APP = "tests.integration.apps.startup_app"
 #: What the worker's consumer logs each time it fails to connect.
-CANNOT_CONNECT = "consumer: Cannot connect to sqs://"
+#: Celery names the broker by its transport: the library's SQS transport, by import path.
+CANNOT_CONNECT = "consumer: Cannot connect to cadasta.workertoolbox.publish.sqs:Transport://"
 TIMEOUT = 30
 
 

@@ -60,7 +60,9 @@ def broker_location(app: Any) -> str:
     url = app.conf.broker_write_url
     if url:
         return repr(mask_url(str(url)))
-    transport = app.conf.broker_transport or "amqp"
+    from .publish.transports import transport_alias
+
+    transport = transport_alias(app.conf.broker_transport or "amqp")
     return f"the default {transport!r} broker (broker_url is not set)"
 
 

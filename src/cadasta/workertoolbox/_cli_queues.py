@@ -15,6 +15,7 @@ from typing import Any
 from ._conformance_topology import DeclaredTopology
 from ._topology import CELERY_QUEUE
 from ._validation import sqs_queue_name
+from .publish.transports import transport_alias
 
 __all__ = ["QueueRow", "Topology", "format_table", "topology_of", "transport_of"]
 
@@ -85,8 +86,7 @@ def transport_of(app: Any) -> str:
         # kombu cannot read broker_url; declaring would say so. Go by the setting.
         url = str(app.conf.broker_write_url or "")
         transport = app.conf.broker_transport or url.partition("://")[0] or "amqp"
-    name = transport if isinstance(transport, str) else getattr(transport, "driver_type", "")
-    return str(name or transport).lower()
+    return transport_alias(transport) or str(transport).lower()
 
 
 def _consumer(name: str, monitor: str | None, work_queues: Sequence[str] | None) -> str:

@@ -14,32 +14,13 @@ from the sending process's configuration; what SQS applies is the queue's
 ``VisibilityTimeout`` attribute, set by whoever created the queue, so every process must
 share the setting.
 
-*Where the refusal hooks in.* Celery's router does not see ``countdown`` or ``eta``
-(``app.send_task`` takes them as parameters of its own), and Celery's signal dispatcher
-swallows what a ``before_task_publish`` receiver raises, so neither can refuse. The one
-place that sees every message of an app, ETA included, and whose exceptions reach the
-caller is the app's ``app.amqp.send_task_message``, which ``send_task`` (and with it
-``apply_async`` and ``Task.retry``) calls to publish. It is a cached property of the
-app's own AMQP instance: :func:`guard_app` puts a :class:`_Guard` in its place on that
-instance, for that app only; no Celery class is patched. The original sender is built
-on first use, as Celery would build it.
-
-The guard must be in place before the first message, in every process that sends, and
-a process that only sends tasks may never finalize its app nor call ``setup_app``. Two
-hooks install it, the way Celery's own ``shared_task`` reaches every app:
-
-- ``celery._state.connect_on_app_finalize``: every app configured by a
-  :class:`~cadasta.workertoolbox.conf.Config` gets the guard when it is finalized (every
-  worker, and any process that looks at ``app.tasks``);
-- :class:`GuardedTaskRouter`, the router a ``Config`` puts in ``task_routes``: Celery
-  consults it for every message before it builds and publishes it, in every process. The
-  router is not told which app asks, so it finds the apps whose router consults it among
-  the live apps (``celery._state._get_active_apps()``) and guards those not yet guarded.
-  It remembers the apps it has seen, and looks again only at new ones and at those that
-  had no router yet: then a route costs one comparison of two small sets.
-
-Finalizing alone would not do: ``app.send_task`` and ``apply_async`` never finalize the
-app.
+*Where the refusal hooks in.* Celery's router does not see ``countdown`` or ``eta``, and
+Celery's signal dispatcher swallows what a ``before_task_publish`` receiver raises, so
+neither can refuse. Every message of every app reaches the broker through the channel's
+``basic_publish``; the library's transports (:mod:`.publish`), which a ``Config`` chooses,
+call :func:`refuse_late_message` there, before anything is sent. No Celery or kombu class
+or instance is patched, so an app with an ``AMQP`` or ``Task`` class of its own that
+overrides the send path and calls ``super()`` is refused just the same.
 
 Inside a worker, a refused retry makes ``Task.retry`` raise ``Reject``: the task is
 marked failed, loudly, instead of running twice.
@@ -53,34 +34,25 @@ the task then runs at least once, and may run twice.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
-import threading
-import weakref
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
-from celery import _state
-
-from ._routing import TaskRouter
-from ._topology import Topology
 from .exceptions import VisibilityTimeoutError
 
 __all__ = [
     "AT_LEAST_ONCE_DEFAULTS",
     "AT_LEAST_ONCE_SETTINGS",
     "DELAY_SHARE",
+    "ENV_PREFIX_OPTION",
     "SQS_MAX_VISIBILITY_TIMEOUT",
-    "GuardedTaskRouter",
     "at_least_once_problems",
     "configured_visibility_timeout",
     "delay_fix",
     "delay_limit",
     "env_prefix",
-    "guard_app",
-    "is_guarded",
+    "refuse_late_message",
     "retry_delays",
     "seconds",
     "transport_name",
@@ -113,10 +85,13 @@ AT_LEAST_ONCE_SETTINGS: Mapping[str, Any] = {
 #: would be delivered again after the visibility timeout or lost with the worker.
 AT_LEAST_ONCE_DEFAULTS: Mapping[str, Any] = {"worker_prefetch_multiplier": 1}
 
+#: The transport option in which a ``Config`` whose ``ENV_PREFIX`` is not ``CELERY_``
+#: tells the transport how its variables are named, for the fixes it suggests.
+ENV_PREFIX_OPTION = "cadasta_env_prefix"
+
 _SETTING = "broker_transport_options['visibility_timeout']"
 #: Celery's longest back-off delay when a task sets none (``celery/app/autoretry.py``).
 _BACKOFF_MAX = 600
-_LOCK = threading.Lock()
 
 
 # -- the visibility timeout --------------------------------------------------------------
@@ -168,12 +143,14 @@ def transport_name(app: Any) -> str:
     ``broker_transport``, else the scheme of the broker URL, as Celery chooses it;
     nothing connects.
     """
+    from .publish.transports import transport_alias
+
     conf = app.conf
     transport = conf.broker_transport
     if not transport:
         url = str(conf.broker_write_url or "")
         transport = url.split("://", 1)[0] if "://" in url else "amqp"
-    return str(transport).lower()
+    return transport_alias(transport)
 
 
 def delay_limit(timeout: float) -> float:
@@ -249,21 +226,16 @@ def retry_delays(task: Any) -> dict[str, float]:
     }
 
 
-# -- the guard -----------------------------------------------------------------------------
+# -- the refusal ---------------------------------------------------------------------------
 
 
-def _eta(message: Any) -> datetime | None:
-    """Return when the task *message* is due, aware, or ``None`` if it is due now."""
-    headers = getattr(message, "headers", None) or {}
-    if "eta" in headers:
-        eta = headers["eta"]
-    else:  # protocol 1 keeps it in the body
-        body = getattr(message, "body", None)
-        eta = body.get("eta") if isinstance(body, Mapping) else None
+def _eta(message: Mapping[str, Any]) -> datetime | None:
+    """Return when the task *message* (kombu's dict) is due, aware, or ``None`` if now."""
+    headers = message.get("headers")
+    headers = headers if isinstance(headers, Mapping) else {}
+    eta = headers["eta"] if "eta" in headers else _protocol_1_eta(message)
     if not eta:
         return None
-    from celery.utils.time import maybe_make_aware
-
     if isinstance(eta, str):
         try:
             eta = datetime.fromisoformat(eta)
@@ -271,15 +243,45 @@ def _eta(message: Any) -> datetime | None:
             return None  # not ours to judge: the worker reports it
     if not isinstance(eta, datetime):
         return None
-    aware: datetime = maybe_make_aware(eta)
-    return aware
+    # Celery sends an aware ETA; a naive one is read as UTC, as Celery's worker reads it.
+    return eta if eta.tzinfo is not None else eta.replace(tzinfo=timezone.utc)
 
 
-def refuse_late_message(app: Any, producer: Any, name: str, message: Any) -> None:
+def _protocol_1_eta(message: Mapping[str, Any]) -> Any:
+    """
+    Return the ETA of a message of Celery's task protocol 1, which keeps it in the body.
+
+    Protocol 2 puts ``eta`` in the headers, always; only a message without it is decoded,
+    and only from JSON: a pickled body of protocol 1 is not checked.
+    """
+    from kombu.serialization import loads
+
+    try:
+        body = loads(
+            message.get("body"),
+            message.get("content-type"),
+            message.get("content-encoding"),
+            accept=["application/json"],
+        )
+    except Exception:
+        return None  # not a body we can read: not a task of protocol 1
+    return body.get("eta") if isinstance(body, Mapping) else None
+
+
+def refuse_late_message(
+    message: Mapping[str, Any],
+    transport: str,
+    options: Mapping[str, Any] | None,
+    now: datetime | None = None,
+) -> None:
     """
     Raise if the task *message* is due later than the visibility timeout allows.
 
-    The transport and its options are those of the connection *producer* publishes on.
+    Args:
+        message: The message as kombu's channel publishes it (``headers``, ``body``…).
+        transport: The transport's ``driver_type``, such as ``'sqs'``.
+        options: The connection's transport options.
+        now: The time of sending; the current time when omitted.
 
     Raises:
         VisibilityTimeoutError: Naming the task, its delay, the limit and the fix.
@@ -288,17 +290,18 @@ def refuse_late_message(app: Any, producer: Any, name: str, message: Any) -> Non
     eta = _eta(message)
     if eta is None:
         return
-    connection = producer.connection
-    transport = str(connection.transport.driver_type)
-    timeout = visibility_timeout(transport, connection.transport_options)
+    timeout = visibility_timeout(transport, options)
     if timeout is None:
         return
-    delay = (eta - app.now()).total_seconds()
+    delay = (eta - (now or datetime.now(timezone.utc))).total_seconds()
     limit = delay_limit(timeout)
     if delay <= limit:
         return
+    headers = message.get("headers") or {}
+    name = str(headers.get("task") or "?")
+    prefix = str((options or {}).get(ENV_PREFIX_OPTION) or "CELERY_")
     shorter = f"Send it with a countdown or ETA of at most {seconds(limit)} s"
-    fix = delay_fix(delay, shorter, transport, env_prefix(app))
+    fix = delay_fix(delay, shorter, transport, prefix)
     raise VisibilityTimeoutError(
         f"Refused to send task {name!r}: it is due in {seconds(delay)} s (its countdown, "
         f"ETA or retry delay), more than the {seconds(limit)} s allowed by "
@@ -311,141 +314,6 @@ def refuse_late_message(app: Any, producer: Any, name: str, message: Any) -> Non
         limit=limit,
         visibility_timeout=timeout,
     )
-
-
-class _Guard:
-    """
-    An app's ``send_task_message`` that refuses tasks due too late, then sends.
-
-    Args:
-        amqp: The app's AMQP instance.
-        sender: Celery's ``send_task_message``; built on first use when ``None``.
-
-    """
-
-    def __init__(self, amqp: Any, sender: Callable[..., Any] | None) -> None:
-        self._amqp = amqp
-        self._sender = sender
-
-    def __call__(self, producer: Any, name: str, message: Any, **options: Any) -> Any:
-        refuse_late_message(self._amqp.app, producer, name, message)
-        sender = self._sender
-        if sender is None:
-            sender = self._sender = _build_sender(self._amqp)
-        return sender(producer, name, message, **options)
-
-
-def _build_sender(amqp: Any) -> Callable[..., Any]:
-    """Build Celery's ``send_task_message`` for *amqp*, as its cached property would."""
-    descriptor = inspect.getattr_static(type(amqp), "send_task_message")
-    sender: Callable[..., Any] = descriptor.func(amqp)
-    return sender
-
-
-def guard_app(app: Any) -> None:
-    """
-    Make *app* refuse, when they are sent, tasks due later than its visibility timeout.
-
-    Replaces ``send_task_message`` on the app's own AMQP instance; idempotent.
-    """
-    amqp = app.amqp
-    with _LOCK:
-        current = vars(amqp).get("send_task_message")
-        if isinstance(current, _Guard):
-            return
-        descriptor = inspect.getattr_static(type(amqp), "send_task_message", None)
-        if current is None and not isinstance(descriptor, functools.cached_property):
-            current = amqp.send_task_message  # not Celery's cached property: take it now
-        amqp.send_task_message = _Guard(amqp, current)
-
-
-def is_guarded(app: Any) -> bool:
-    """Tell whether *app* refuses tasks due later than its visibility timeout."""
-    amqp = vars(app).get("amqp")
-    return amqp is not None and isinstance(vars(amqp).get("send_task_message"), _Guard)
-
-
-def _settle(app: Any, router: object) -> bool:
-    """
-    Guard *app* if its router consults *router*; tell whether *app* needs nothing more.
-
-    An app needs nothing more once it is guarded, or once its router is built and does
-    not consult *router* (Celery builds an app's router once). An app whose router is
-    not built yet may still come to consult *router*.
-    """
-    amqp = vars(app).get("amqp")
-    if amqp is None:
-        return False
-    if isinstance(vars(amqp).get("send_task_message"), _Guard):
-        return True
-    built_router = vars(amqp).get("router")
-    routes = getattr(built_router, "routes", None) or ()
-    if any(route is router for route in routes):
-        guard_app(app)
-        return True
-    return built_router is not None
-
-
-#: The weak references of the live apps a router last looked at, and of those among them
-#: that may still come to consult it (:func:`_settle`).
-_AppsSeen = tuple[frozenset["weakref.ref[Any]"], frozenset["weakref.ref[Any]"]]
-
-
-class GuardedTaskRouter(TaskRouter):
-    """
-    The library's :class:`~._routing.TaskRouter`, which also guards the apps it routes for.
-
-    Before it routes a task, it makes sure that the app asking refuses tasks due later
-    than its visibility timeout (see :func:`guard_app`). It is not told which app asks,
-    so it looks at the live apps (``celery._state._get_active_apps()``, a
-    :class:`weakref.WeakSet`), and remembers which it has seen and which of those may
-    still come to consult it (:func:`_settle`). It then looks again only at new apps and
-    at those: while the live apps are the ones it has seen and all are settled, a route
-    costs one comparison of two small sets.
-    """
-
-    def __init__(self, topology: Topology, message_group: str = "default") -> None:
-        super().__init__(topology, message_group)
-        # One attribute, replaced whole, so that threads always read a consistent pair.
-        self._apps_seen: _AppsSeen = (frozenset(), frozenset())
-
-    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """Guard the apps that consult this router, then route as the base class does."""
-        live: set[weakref.ref[Any]] = _state._get_active_apps().data
-        seen, unsettled = self._apps_seen
-        if unsettled or live != seen:
-            self.settle_live_apps(live)
-        return super().__call__(*args, **kwargs)
-
-    def settle_live_apps(self, live: set[weakref.ref[Any]] | None = None) -> None:
-        """
-        Guard the live apps that consult this router, looking only at what may have changed.
-
-        Args:
-            live: The weak references of the live apps; by default Celery's.
-
-        """
-        if live is None:
-            live = _state._get_active_apps().data
-        seen, unsettled = self._apps_seen
-        snapshot = frozenset(live)  # taken first: an app created meanwhile is not in it
-        to_look_at = (snapshot - seen) | (unsettled & snapshot)
-        apps = [(ref, ref()) for ref in to_look_at]
-        still_unsettled = frozenset(
-            ref for ref, app in apps if app is not None and not _settle(app, self)
-        )
-        self._apps_seen = (snapshot, still_unsettled)
-
-
-def _guard_finalized_app(app: Any) -> None:
-    """Guard *app* when it is finalized, if a :class:`~.conf.Config` configured it."""
-    from .setup import is_configured_by_toolbox
-
-    if is_configured_by_toolbox(app):
-        guard_app(app)
-
-
-_state.connect_on_app_finalize(_guard_finalized_app)
 
 
 # -- at least once -------------------------------------------------------------------------

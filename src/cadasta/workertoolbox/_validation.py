@@ -152,6 +152,10 @@ def check_non_negative_int(value: Any, setting: str) -> list[str]:
     return []
 
 
+#: The longest ``publish_retry_seconds`` accepted: a producer waits that long at most.
+_LONGEST_PUBLISH_RETRY = 300
+
+
 def check_transport_options(value: Any) -> list[str]:
     """Check ``broker_transport_options`` as given by the user."""
     if not isinstance(value, Mapping):
@@ -173,6 +177,19 @@ def check_transport_options(value: Any) -> list[str]:
         problems.append(
             f"broker_transport_options['queue_name_prefix']={prefix!r} must be a string, "
             "e.g. 'dev-'; better, leave it out and set QUEUE_PREFIX, which it defaults to."
+        )
+    retry = value.get("publish_retry_seconds")
+    if retry is not None and (
+        isinstance(retry, bool)
+        or not isinstance(retry, (int, float))
+        or not 0 <= retry <= _LONGEST_PUBLISH_RETRY
+    ):
+        problems.append(
+            f"broker_transport_options['publish_retry_seconds']={retry!r} must be a number "
+            f"of seconds from 0 to {_LONGEST_PUBLISH_RETRY}: how long the send of one copy "
+            "of a task (to the monitor or to a work queue) is tried again after a passing "
+            "failure; 0 tries once. Set it in Config(broker_transport_options=...) or the "
+            "BROKER_TRANSPORT_OPTIONS environment variable."
         )
     return problems
 

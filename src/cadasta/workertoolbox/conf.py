@@ -3,10 +3,9 @@
 
 Importing this module also connects a ``worker_init`` handler that runs
 :func:`~cadasta.workertoolbox.setup.setup_app` when a worker of an app configured with
-a :class:`Config` starts, as version 0.6 did (on SQS, it also makes the worker go on
-polling after a poll failed on the server's side: :mod:`._sqs_polling`), and makes every
-app configured with a :class:`Config` refuse tasks due later than its visibility timeout
-(see :mod:`._delivery`).
+a :class:`Config` starts, as version 0.6 did. What the library does on the send path
+(the monitor's copy first, each copy once, tasks due too late refused) it does in the
+transports a :class:`Config` chooses (:mod:`.publish`), not by patching anything.
 """
 
 from __future__ import annotations
@@ -23,12 +22,12 @@ from ._chord_unlock import CHORD_UNLOCK_TASK, DEFAULT_MAX_RETRIES, annotation
 from ._delivery import (
     AT_LEAST_ONCE_DEFAULTS,
     AT_LEAST_ONCE_SETTINGS,
-    GuardedTaskRouter,
+    ENV_PREFIX_OPTION,
     at_least_once_problems,
 )
 from ._environment import Environment, parse_value
 from ._result_backend import build_result_backend, render_result_backend
-from ._routing import check_message_group
+from ._routing import TaskRouter, check_message_group
 from ._secrets import masked, protect
 from ._topology import Topology
 from ._validation import (
@@ -39,6 +38,7 @@ from ._validation import (
     check_transport_options,
 )
 from .exceptions import ConfigError
+from .publish.transports import transport_alias, transport_for
 
 __all__ = ["LIBRARY_VARIABLES", "Config"]
 
@@ -77,6 +77,9 @@ _DEFAULT_TRANSPORT_OPTIONS: Mapping[str, Any] = {
     "interval_start": 0,
     "interval_step": 0.5,
     "interval_max": 1,
+    # Try one copy of a task (the monitor's or the work queue's) again for up to this many
+    # seconds after a passing failure, before the send fails (see publish/sqs.py).
+    "publish_retry_seconds": 5,
 }
 
 _CELERY_TYPE_DEFAULTS: Mapping[str, Any] = {
@@ -357,13 +360,18 @@ class Config(Mapping[str, Any]):
             self.broker_url = protect("broker_url", url)
         scheme = str(url).split("://", 1)[0].lower() if url else "sqs"
         transport = self.set("broker_transport", "sqs" if scheme == "sqs" else None)
-        if transport not in (None, scheme) and url:
+        if transport is not None and transport_alias(transport) != scheme and url:
             raise ConfigError(
                 f"broker_transport={transport!r} contradicts broker_url, whose scheme is "
                 f"{scheme!r}; Celery would use {transport!r} and ignore the URL's scheme. "
                 "Remove broker_transport, or make the two agree."
             )
-        if transport is None:
+        # The library's own transport in place of kombu's, where it has one (see publish/).
+        chosen = transport_alias(transport) if transport is not None else scheme
+        ours = transport_for(chosen) if isinstance(transport, str) or url else None
+        if ours is not None:
+            self.broker_transport = ours
+        elif transport is None:
             delattr(self, "broker_transport")
         given = self.set("broker_transport_options", {})
         problems = check_transport_options(given)
@@ -374,6 +382,8 @@ class Config(Mapping[str, Any]):
             "queue_name_prefix": self._queue_name_prefix,
             **given,
         }
+        if self.ENV_PREFIX != "CELERY_":
+            options[ENV_PREFIX_OPTION] = self.ENV_PREFIX
         self.broker_transport_options = protect("broker_transport_options", options)
 
     def _set_result_backend(self) -> None:
@@ -419,7 +429,7 @@ class Config(Mapping[str, Any]):
             self.task_default_exchange_type,
         )
         self.set("task_queues", topology.task_queues, from_env=False)
-        router = GuardedTaskRouter(topology, self.MONITOR_MESSAGE_GROUP)
+        router = TaskRouter(topology, self.MONITOR_MESSAGE_GROUP)
         self.set("task_routes", (router,), from_env=False)
         try:
             self.task_annotations = self._annotations()
@@ -493,20 +503,11 @@ class Config(Mapping[str, Any]):
 
 
 def _set_up_worker(sender: Any = None, **kwargs: Any) -> None:
-    """
-    Set up the app of a starting worker, if a :class:`Config` configured it.
-
-    On SQS, the worker also keeps polling a queue after a poll failed on the server's
-    side (see :mod:`._sqs_polling`).
-    """
-    from ._delivery import transport_name
-    from ._sqs_polling import keep_polling_after_failed_polls
+    """Set up the app of a starting worker, if a :class:`Config` configured it."""
     from .setup import is_configured_by_toolbox, setup_app
 
     app = getattr(sender, "app", None)
     if app is not None and is_configured_by_toolbox(app):
-        if transport_name(app) == "sqs":
-            keep_polling_after_failed_polls()
         setup_app(app, throw=False)
 
 

@@ -1,18 +1,38 @@
 """
-The library's one exception family.
+The library's one exception family: every error it raises is a :class:`ToolboxError`.
 
 Every mistake in a configuration is reported as a :class:`ConfigError`. When several
 settings are wrong, one error lists them all, so a user fixes everything in one pass.
+A task that could not be sent to every queue it belongs in is a :class:`PublishError`,
+which is also kombu's ``OperationalError``, what code that guards its sends (a circuit
+breaker, a retry loop) already counts as a broker failure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["ConfigError", "VisibilityTimeoutError"]
+from kombu.exceptions import OperationalError
+
+__all__ = [
+    "ConfigError",
+    "MessageTooLargeError",
+    "PublishError",
+    "ToolboxError",
+    "VisibilityTimeoutError",
+]
 
 
-class ConfigError(ValueError):
+class ToolboxError(Exception):
+    """
+    The base of every error the library raises.
+
+    .. versionadded:: 1.0
+
+    """
+
+
+class ConfigError(ToolboxError, ValueError):
     """
     A configuration the library refuses.
 
@@ -75,3 +95,84 @@ class VisibilityTimeoutError(ConfigError):
         self.delay = delay
         self.limit = limit
         self.visibility_timeout = visibility_timeout
+
+
+class PublishError(ToolboxError, OperationalError):
+    """
+    A task message that did not reach every queue it belongs in.
+
+    One send of a task is one call to the broker per queue: the platform's monitor queue
+    first, then the task's work queue. A call that failed for a passing reason (a server
+    error, throttling, a lost connection) was retried on its own until the retry budget
+    ran out; calls that had succeeded were not repeated. The message names the task,
+    its id, the queues that hold the message and those that do not, and what to do.
+
+    It is a :class:`kombu.exceptions.OperationalError`, as kombu's own broker errors
+    are, but not one kombu or Celery retries: retrying the whole send would repeat the
+    calls that succeeded.
+
+    The keyword arguments are optional so that the error can be rebuilt from its message
+    alone, as pickling and Celery's result serialisers do.
+
+    Args:
+        problem: What failed, where the message is and what to do.
+        task_name: The name of the task.
+        task_id: The id of the task.
+        delivered: The queues that hold the message, as the broker names them.
+        missing: The queues that do not.
+
+    .. versionadded:: 1.0
+
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        task_name: str | None = None,
+        task_id: str | None = None,
+        delivered: Iterable[str] = (),
+        missing: Iterable[str] = (),
+    ) -> None:
+        super().__init__(problem)
+        self.task_name = task_name
+        self.task_id = task_id
+        self.delivered: tuple[str, ...] = tuple(delivered)
+        self.missing: tuple[str, ...] = tuple(missing)
+
+
+class MessageTooLargeError(ToolboxError, ValueError):
+    """
+    A task message larger than one of its queues accepts, refused before anything is sent.
+
+    The keyword arguments are optional so that the error can be rebuilt from its message
+    alone.
+
+    Args:
+        problem: The task, the message's size, the limit and what to do.
+        task_name: The name of the task.
+        task_id: The id of the task.
+        size: The size of the message, in bytes, as the broker counts it.
+        limit: The largest message the queue accepts, in bytes.
+        queue: The queue with that limit, as the broker names it.
+
+    .. versionadded:: 1.0
+
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        task_name: str | None = None,
+        task_id: str | None = None,
+        size: int | None = None,
+        limit: int | None = None,
+        queue: str | None = None,
+    ) -> None:
+        super().__init__(problem)
+        self.task_name = task_name
+        self.task_id = task_id
+        self.size = size
+        self.limit = limit
+        self.queue = queue
