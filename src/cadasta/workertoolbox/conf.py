@@ -31,9 +31,12 @@ from ._routing import TaskRouter, check_message_group
 from ._secrets import masked, protect
 from ._topology import Topology
 from ._validation import (
+    check_broker_url,
+    check_exchange,
     check_library_variables,
     check_non_negative_int,
     check_platform_queue_name,
+    check_queue_name_prefix,
     check_queue_names,
     check_transport_options,
 )
@@ -145,6 +148,31 @@ def _celery_option_types() -> Mapping[str, str]:
     from celery.app.defaults import NAMESPACES, flatten
 
     return {name: option.type for name, option in flatten(NAMESPACES)}
+
+
+class _TemplateFields:
+    """
+    What a ``result_backend`` template is rendered with: the configuration, keywords included.
+
+    The template is rendered before the keywords that are neither Celery settings the
+    configuration reads nor library variables (``Config(foo='abc')``) become attributes;
+    0.6 rendered with them too, so ``{0.foo}`` reads the keyword.
+    """
+
+    def __init__(self, config: Config, given: Mapping[str, Any]) -> None:
+        self._config = config
+        self._given = given
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return getattr(self._config, name)
+        except AttributeError:
+            if name in self._given:
+                return protect(name, self._given[name])
+            raise AttributeError(f"'Config' object has no attribute {name!r}") from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__getattr__(name)
 
 
 class Config(Mapping[str, Any]):
@@ -354,8 +382,14 @@ class Config(Mapping[str, Any]):
 
     def _set_broker(self) -> None:
         url = self._read_by_celery("broker_url")
+        source = _READ_BY_CELERY["broker_url"]
         if url is None:
+            in_keyword = "broker_url" in self._given
             url = self._given.get("broker_url", self._environment.lookup("broker_url"))
+            source = "broker_url" if in_keyword else self._environment.variable("broker_url")
+        url_problems = check_broker_url(url, source)
+        if url_problems:
+            raise ConfigError(url_problems)
         if url is not None:
             self.broker_url = protect("broker_url", url)
         scheme = str(url).split("://", 1)[0].lower() if url else "sqs"
@@ -374,7 +408,7 @@ class Config(Mapping[str, Any]):
         elif transport is None:
             delattr(self, "broker_transport")
         given = self.set("broker_transport_options", {})
-        problems = check_transport_options(given)
+        problems = check_transport_options(given, chosen)
         if problems:
             raise ConfigError(problems)
         options = {
@@ -382,6 +416,21 @@ class Config(Mapping[str, Any]):
             "queue_name_prefix": self._queue_name_prefix,
             **given,
         }
+        prefix = options["queue_name_prefix"]
+        if chosen == "sqs" and prefix != self._queue_name_prefix:
+            # The queue names were checked with QUEUE_PREFIX; SQS will see this prefix.
+            prefix_problems = check_queue_name_prefix(prefix)
+            if prefix_problems:
+                raise ConfigError(prefix_problems)
+            names, problems = check_queue_names(self.QUEUES, "QUEUES", prefix)
+            problems += check_platform_queue_name(self.PLATFORM_QUEUE_NAME, prefix, names)
+            if problems:
+                raise ConfigError(
+                    [
+                        f"{problem} (with broker_transport_options['queue_name_prefix']={prefix!r})"
+                        for problem in problems
+                    ]
+                )
         if self.ENV_PREFIX != "CELERY_":
             options[ENV_PREFIX_OPTION] = self.ENV_PREFIX
         self.broker_transport_options = protect("broker_transport_options", options)
@@ -409,7 +458,7 @@ class Config(Mapping[str, Any]):
                 self.RESULT_DB_NAME,
             )
         else:
-            url = render_result_backend(template, self)
+            url = render_result_backend(template, _TemplateFields(self, self._given))
         self.result_backend = protect("result_backend", url)
 
     def _set_task_defaults(self) -> None:
@@ -422,6 +471,14 @@ class Config(Mapping[str, Any]):
                 setattr(self, keyword, default)
         if self.SETUP_FILE_LOGGING:
             self.set("worker_hijack_root_logger", False)
+        exchange_problems = check_exchange(
+            self.task_default_exchange, self.task_default_exchange_type, self.ENV_PREFIX
+        )
+        if exchange_problems:
+            problems += exchange_problems
+            # Valid values, so that the topology can be built whatever was given.
+            self.task_default_exchange = _TASK_DEFAULTS["task_default_exchange"]
+            self.task_default_exchange_type = _TASK_DEFAULTS["task_default_exchange_type"]
         topology = Topology.build(
             self.QUEUES,
             self.PLATFORM_QUEUE_NAME,
