@@ -130,6 +130,10 @@ class FanOutChannel:
         """Return the name the broker knows *queue* by (with SQS's prefix, say)."""
         return queue
 
+    def is_ambiguous_failure(self, error: BaseException) -> bool:
+        """Tell whether a copy whose send raised *error* may have arrived all the same."""
+        return False
+
     def _publish_error(
         self,
         message: Mapping[str, Any],
@@ -155,7 +159,8 @@ class FanOutChannel:
         else:
             problem = (
                 f"{what} was not sent to every queue: "
-                f"{_where(held, lost)}. The failure: {_describe(cause)}. {_advice(held)}"
+                f"{_where(held, lost)}. The failure: {_describe(cause)}. "
+                + _advice(held, lost[0], cause is not None and self.is_ambiguous_failure(cause))
             )
         logger.error("%s", problem)
         return PublishError(problem, task_name=name, task_id=task_id, delivered=held, missing=lost)
@@ -186,16 +191,21 @@ def _where(held: Sequence[str], lost: Sequence[str]) -> str:
 def _describe(cause: BaseException | None) -> str:
     if cause is None:
         return "none"
-    text = str(cause).strip()
+    text = str(cause).strip().rstrip(".")
     return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
 
 
-def _advice(held: Sequence[str]) -> str:
-    if not held:
+def _advice(held: Sequence[str], failed: str, lost_answer: bool) -> str:
+    if lost_answer:
+        held_too = f"{_names(held)} holds it, and " if held else ""
         return (
-            "Nothing was sent (a call cut off after the broker stored the copy may have "
-            "left one): sending the task again is safe."
+            f"The answer of the last call to {failed!r} was lost, so the broker may have "
+            f"stored that copy all the same: {held_too}{failed!r} may hold it already. "
+            "Look before sending the task again, which could make it run twice; tasks "
+            "that may run twice should be idempotent."
         )
+    if not held:
+        return "Nothing was sent: sending the task again is safe."
     return (
         "The platform's monitor has recorded a task that no worker will run unless it "
         "is sent again: send it again with the same task id (apply_async(task_id=...)), "
