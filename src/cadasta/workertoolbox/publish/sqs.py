@@ -121,7 +121,7 @@ def is_lost_answer(error: BaseException) -> bool:
     answer was lost, not necessarily the request. A connection that could not be made
     (``EndpointConnectionError``, ``ConnectTimeoutError``) sent nothing.
     """
-    if isinstance(error, BotocoreConnectionError):
+    if isinstance(error, (BotocoreConnectionError, ConnectionRefusedError)):
         return False
     return isinstance(error, (HTTPClientError, ConnectionError, TimeoutError))
 
