@@ -8,10 +8,12 @@ Kinds:
 
 ``publish``
     Send ``count + 1`` tasks ``export.render`` through ``app.send_task`` and time each
-    send. Sides: ``ours`` (Config: the export queue and the monitor's FIFO copy),
-    ``plain`` (Celery's defaults: one queue, ``celery``), ``same`` (plain Celery routed by
-    hand to the same two queues), ``ours_groups`` (Config with
-    ``MONITOR_MESSAGE_GROUP='task'``).
+    send. Sides: ``ours`` (Config: the export queue and the monitor's FIFO copy, through
+    the library's SQS transport), ``plain`` (Celery's defaults: one queue, ``celery``),
+    ``same`` (plain Celery routed by hand to the same two queues, on the same topic
+    exchange, with the transport options a Config gives kombu, through kombu's own SQS
+    transport), ``ours_groups`` (Config with ``MONITOR_MESSAGE_GROUP='task'``). Each
+    side's transport is checked before anything is sent.
 ``raw``
     The endpoint alone: boto3 ``SendMessage`` calls with a body of a Celery message's
     size, to a standard queue (``std``), or to a standard and a FIFO queue per task
@@ -22,10 +24,12 @@ Kinds:
     ``plain``; both keep results in memory, so that only the broker is measured.
 ``route``
     Time ``app.amqp.router.route({}, name)`` for one task name per queue, in blocks.
-    Sides: ``ours``, ``plain`` (a glob ``task_routes`` dict), ``bare`` (ours with the
-    base TaskRouter alone), ``ours_crowded`` (ours among ten other live apps that have
-    routed a task), ``ours_idle`` (ours among ten other live apps that have not: their
-    routers are not built yet).
+    Sides: ``ours`` (the router a Config puts in ``task_routes``), ``plain`` (a glob
+    ``task_routes`` dict).
+``route_churn``
+    The same, while ``threads`` threads keep creating Celery apps, configuring each with
+    a Config, building its router (as a producer's first send does) and closing it.
+    Sides as for ``route``; the churn is the same on both.
 ``suite``
     Build an app with ``queues`` queues and ``tasks`` tasks, then time
     ``build_functional_tests`` and a run of the test case it returns: the first run in
@@ -72,6 +76,55 @@ def _count_api_calls() -> Counter[str]:
     return API_CALLS
 
 
+#: The transport options a Config gives kombu on SQS (those kombu reads), written out for
+#: the ``same`` side: its queues are created and used as ours are.
+SAME_TRANSPORT_OPTIONS = {
+    "region": AWS_REGION,
+    "wait_time_seconds": 20,
+    "visibility_timeout": 3600,
+    "max_retries": 3,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+#: The module of the transport each publishing side must use: ours the library's,
+#: the others kombu's own.
+EXPECTED_TRANSPORT = {
+    "ours": "cadasta.workertoolbox.publish.sqs",
+    "ours_groups": "cadasta.workertoolbox.publish.sqs",
+    "same": "kombu.transport.SQS",
+    "plain": "kombu.transport.SQS",
+}
+
+
+def same_transport_options(prefix: str) -> dict[str, Any]:
+    """Return the ``same`` side's transport options, for queues under *prefix*."""
+    return {**SAME_TRANSPORT_OPTIONS, "queue_name_prefix": f"{prefix}-"}
+
+
+def check_side(side: str, app: Any, prefix: str) -> None:
+    """
+    Make sure *app* is what *side* claims to be; nothing connects.
+
+    Its transport must be the library's for ours and kombu's own otherwise, and the
+    ``same`` side must give kombu the transport options our Config gives it.
+    """
+    with app.connection_for_write() as connection:
+        module = type(connection.transport).__module__
+    if module != EXPECTED_TRANSPORT[side]:
+        raise RuntimeError(f"{side} publishes through {module}, not {EXPECTED_TRANSPORT[side]}")
+    if side == "ours":
+        from cadasta.workertoolbox._delivery import ENV_PREFIX_OPTION
+        from cadasta.workertoolbox.publish.sqs import RETRY_OPTION
+
+        library_only = {ENV_PREFIX_OPTION, RETRY_OPTION}  # options kombu does not read
+        options = app.conf.broker_transport_options.items()
+        ours = {key: value for key, value in options if key not in library_only}
+        same = same_transport_options(prefix)
+        if ours != same:
+            raise RuntimeError(f"the same side's transport options {same} are not ours: {ours}")
+
+
 def build_app(side: str, broker_url: str, prefix: str, **extra: Any) -> Any:
     """Return the Celery app of *side*, publishing under the queue prefix *prefix*."""
     from celery import Celery
@@ -94,6 +147,8 @@ def build_app(side: str, broker_url: str, prefix: str, **extra: Any) -> Any:
         )
         return app
     options = {"region": AWS_REGION, "queue_name_prefix": f"{prefix}-"}
+    if side == "same":
+        options = same_transport_options(prefix)
     app.conf.update(broker_url=broker_url, broker_transport_options=options, **extra)
     if side == "same":
         from kombu.entity import Exchange, Queue
@@ -150,6 +205,7 @@ def publish(
     import boto3  # noqa: F401 (imported ahead by both sides: not part of a publish)
 
     app = build_app(side, broker_url, prefix)
+    check_side(side, app, prefix)
     started = perf()
     app.backend  # noqa: B018 (Celery builds the result backend on the first send)
     backend_seconds = perf() - started
@@ -271,7 +327,6 @@ def routing_app(side: str, queue_names: list[str]) -> Any:
     from celery import Celery
     from kombu.entity import Queue
 
-    from cadasta.workertoolbox._routing import TaskRouter
     from cadasta.workertoolbox.conf import Config
 
     app = Celery(side, set_as_current=False)
@@ -282,15 +337,25 @@ def routing_app(side: str, queue_names: list[str]) -> Any:
             task_queues=[Queue(name) for name in every],
             task_routes={f"{name}.*": {"queue": name} for name in every},
         )
-        return app
-    app.config_from_object(Config(environ={}, QUEUES=queue_names, broker_url="memory://"))
-    if side == "bare":
-        # The same router state, in the base class: what a subclass adds is left out.
-        (router,) = app.conf.task_routes
-        bare = TaskRouter.__new__(TaskRouter)
-        bare.__dict__.update(vars(router))
-        app.conf.task_routes = (bare,)
+    elif side == "ours":
+        app.config_from_object(Config(environ={}, QUEUES=queue_names, broker_url="memory://"))
+    else:
+        raise ValueError(f"unknown routing side {side!r}")
     return app
+
+
+def routed_names(app: Any, side: str, queue_names: list[str]) -> list[str]:
+    """
+    Return the task names to route: one per queue, and ``celery.chord_unlock``.
+
+    Checks first that *app* routes each to the queue of its prefix, as every side must.
+    """
+    names = [f"{name}.task" for name in queue_names] + ["celery.chord_unlock"]
+    for name in names:
+        queue = app.amqp.router.route({}, name)["queue"].name
+        if queue != name.split(".")[0]:
+            raise RuntimeError(f"{side} routes {name!r} to {queue!r}")
+    return names
 
 
 def time_routing(app: Any, names: list[str], target: float) -> float:
@@ -312,22 +377,70 @@ def route(side: str, queue_names: list[str], seconds: float, blocks: int) -> dic
     """Time the router of *side*: the median of *blocks* blocks, in microseconds per call."""
     import statistics
 
-    others = []
-    if side in ("ours_crowded", "ours_idle"):
-        others = [routing_app("plain", queue_names) for _ in range(10)]
-    if side == "ours_crowded":
-        for other in others:
-            other.amqp.router.route({}, "celery.backend_cleanup")
-    app = routing_app("ours" if side in ("ours_crowded", "ours_idle") else side, queue_names)
-    names = [f"{name}.task" for name in queue_names] + ["celery.chord_unlock"]
-    for name in names:  # where each task goes must be the same for every side
-        queue = app.amqp.router.route({}, name)["queue"].name
-        if queue != name.split(".")[0]:
-            raise RuntimeError(f"{side} routes {name!r} to {queue!r}")
+    app = routing_app(side, queue_names)
+    names = routed_names(app, side, queue_names)
     per_call = [time_routing(app, names, seconds) for _ in range(blocks)]
-    for each in (app, *others):
-        each.close()
+    app.close()
     return {"us": statistics.median(per_call) * 1e6}
+
+
+def churn_apps(queue_names: list[str], stop: Any, counts: list[int], index: int) -> None:
+    """
+    Until *stop* is set, create a Celery app, configure it, build its router, close it.
+
+    Each app is configured with a Config, read (Celery loads a configuration lazily) and
+    given its router, as a producer's first send does; ``counts[index]`` counts them.
+    """
+    from celery import Celery
+
+    from cadasta.workertoolbox.conf import Config
+
+    while not stop.is_set():
+        app = Celery(f"churn{index}", set_as_current=False)
+        app.config_from_object(Config(environ={}, QUEUES=queue_names, broker_url="memory://"))
+        app.amqp.router  # noqa: B018 (built on first use, as a first send builds it)
+        app.close()
+        counts[index] += 1
+
+
+def route_churn(
+    side: str, queue_names: list[str], seconds: float, blocks: int, threads: int = 2
+) -> dict[str, Any]:
+    """
+    Time the router of *side* while *threads* threads create and close apps.
+
+    Returns the median of *blocks* blocks in microseconds per call (the main thread's
+    wall time: it shares the interpreter with the churning threads), and the apps
+    created and closed per second while the blocks ran.
+    """
+    import statistics
+    import threading
+
+    app = routing_app(side, queue_names)
+    names = routed_names(app, side, queue_names)
+    stop = threading.Event()
+    counts = [0] * threads
+    workers = [
+        threading.Thread(target=churn_apps, args=(queue_names, stop, counts, index), daemon=True)
+        for index in range(threads)
+    ]
+    for thread in workers:
+        thread.start()
+    try:
+        deadline = perf() + 60.0
+        while min(counts) < 2:  # every thread past its first app: the churn has started
+            if perf() > deadline:
+                raise RuntimeError("the churning threads did not start")
+            time.sleep(0.001)
+        before, started = sum(counts), perf()
+        per_call = [time_routing(app, names, seconds) for _ in range(blocks)]
+        churned, elapsed = sum(counts) - before, perf() - started
+    finally:
+        stop.set()
+        for thread in workers:
+            thread.join()
+    app.close()
+    return {"us": statistics.median(per_call) * 1e6, "apps_per_second": churned / elapsed}
 
 
 def _noop() -> None:
@@ -382,6 +495,8 @@ def main() -> None:
         worker(**arguments)
     elif kind == "route":
         print(json.dumps(route(**arguments)))
+    elif kind == "route_churn":
+        print(json.dumps(route_churn(**arguments)))
     elif kind == "suite":
         print(json.dumps(suite(**arguments)))
     elif kind == "modules":
