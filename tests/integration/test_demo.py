@@ -532,24 +532,28 @@ def test_a_worker_that_cannot_reach_its_broker_fails_to_start_and_stops(
     assert_no_thread_left(threads)
 
 
-def test_endpoint_drain_decodes_both_bodies_and_waits_for_late_messages(moto: None) -> None:
+def test_monitor_reader_decodes_both_bodies_and_waits_for_late_messages(moto: None) -> None:
     """
-    drain() reads kombu's base64 bodies and plain JSON ones, and waits for stragglers.
+    The monitor reader (the demo's and the plugin's) reads base64 and plain JSON bodies.
 
-    Asked for more messages than there are, it waits out its grace period; the queue is
-    empty afterwards.
+    Asked for more messages than there are, it waits out its timeout; the queue is empty
+    afterwards, and every record read is kept in ``seen``.
     """
+    from cadasta.workertoolbox.testing import MonitorReader
+
     with running_endpoint(load_server_class()) as endpoint:
         client = endpoint.client
         url = client.create_queue(QueueName="drained")["QueueUrl"]
         kombu_body = base64.b64encode(json.dumps({"headers": {"id": "a"}}).encode()).decode()
         client.send_message(QueueUrl=url, MessageBody=kombu_body)
         client.send_message(QueueUrl=url, MessageBody=json.dumps({"headers": {"id": "b"}}))
+        reader = MonitorReader(client, "drained")
         started = time.monotonic()
 
-        envelopes = endpoint.drain("drained", expected=3, grace=0.3)
+        records = reader.read(expected=3, timeout=0.3)
 
         assert time.monotonic() - started >= 0.3
-        assert sorted(envelope["headers"]["id"] for envelope in envelopes) == ["a", "b"]
-        assert endpoint.drain("drained", expected=0) == []
+        assert sorted(record.id for record in records) == ["a", "b"]
+        assert reader.read() == []
+        assert [record.id for record in reader.seen] == [record.id for record in records]
         assert endpoint.queue_names("drain") == ["drained"]

@@ -47,7 +47,13 @@ if TYPE_CHECKING:
 else:
     _Checks = object
 
-__all__ = ["ConformanceChecks", "Survey", "build_functional_tests", "set_up_as_worker"]
+__all__ = [
+    "ConformanceChecks",
+    "Survey",
+    "build_functional_tests",
+    "set_up_as_worker",
+    "stranded_message",
+]
 
 #: The monitor queue's name when the app has no ``PLATFORM_QUEUE_NAME``.
 DEFAULT_PLATFORM_QUEUE = "platform.fifo"
@@ -437,26 +443,35 @@ class ConformanceChecks(_Checks):
             route = survey.route(name)
             if not route.destinations - {survey.monitor}:
                 stranded.append((name, route))
-        if not stranded:
-            return
-        listed = "\n  - ".join(
-            f"{name!r} goes to {route}, which reaches {_listed(route.destinations)} of the "
-            "app's queues"
-            for name, route in stranded
-        )
-        declared = {"", *survey.topology.queue_names}
-        missing = sorted({route.routing_key for _, route in stranded} - declared)
-        self.fail(
-            f"{len(stranded)} task(s) reach no work queue of QUEUES, so no worker would "
-            f"ever run them:\n  - {listed}\nThe router declares a queue named after an "
-            "unknown routing key when it first sends such a task, so the message waits "
-            "there, but no worker started with the app's QUEUES consumes it, and setup_app "
-            f"and `celery toolbox declare` do not create it. Add the missing queue(s) "
-            f"{_listed(missing)} to QUEUES "
-            "(Config(QUEUES=[...]) or the CELERY_QUEUES variable) of every process that "
-            "sends or runs these tasks, or name the tasks after a queue of QUEUES "
-            f"({_listed(survey.work_queue_names())})."
-        )
+        if stranded:
+            self.fail(stranded_message(survey, stranded))
+
+
+def stranded_message(survey: Survey, stranded: Iterable[tuple[str, Route | RoutingFailure]]) -> str:
+    """
+    Say which tasks reach no work queue, where they go, and what to change.
+
+    Shared by :meth:`ConformanceChecks.test_every_task_reaches_a_work_queue` and the
+    pytest plugin's recorder of sent tasks (:mod:`cadasta.workertoolbox.testing`).
+    """
+    pairs = list(stranded)
+    listed = "\n  - ".join(
+        f"{name!r} goes to {route}, which reaches {_listed(route.destinations)} of the app's queues"
+        for name, route in pairs
+    )
+    declared = {"", *survey.topology.queue_names}
+    missing = sorted({route.routing_key for _, route in pairs} - declared)
+    return (
+        f"{len(pairs)} task(s) reach no work queue of QUEUES, so no worker would "
+        f"ever run them:\n  - {listed}\nThe router declares a queue named after an "
+        "unknown routing key when it first sends such a task, so the message waits "
+        "there, but no worker started with the app's QUEUES consumes it, and setup_app "
+        f"and `celery toolbox declare` do not create it. Add the missing queue(s) "
+        f"{_listed(missing)} to QUEUES "
+        "(Config(QUEUES=[...]) or the CELERY_QUEUES variable) of every process that "
+        "sends or runs these tasks, or name the tasks after a queue of QUEUES "
+        f"({_listed(survey.work_queue_names())})."
+    )
 
 
 _DATABASE_BACKEND = "celery.backends.database.DatabaseBackend"

@@ -305,6 +305,14 @@ def check_transport_options(value: Any, transport: str = "sqs") -> list[str]:
                 f"of seconds from 0{limit}: how long one poll of a queue waits for a "
                 f"message. {where}"
             )
+    turn = value.get("turn_wait_time_seconds")
+    if turn is not None and (not _number(turn) or not 0 <= turn <= _SQS_MAX_WAIT_TIME):
+        problems.append(
+            f"broker_transport_options['turn_wait_time_seconds']={turn!r} must be a number "
+            f"of seconds from 0 to {_SQS_MAX_WAIT_TIME}: how long one poll waits when a "
+            "worker without an event loop (gevent, eventlet) polls several queues in turn; "
+            f"a task on the next queue waits that long. {where}"
+        )
     retry = value.get("publish_retry_seconds")
     if retry is not None and (
         isinstance(retry, bool)

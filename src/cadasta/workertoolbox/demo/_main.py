@@ -27,6 +27,7 @@ from types import FrameType
 from urllib.parse import unquote
 
 from .._secrets import mask_url
+from ..testing._monitor import MonitorReader
 from ._app import QUEUES, BackendUnavailable, create_app, prepare_result_backend
 from ._endpoint import MotoMissing, load_server_class, running_endpoint
 from ._outcome import Report, build_report
@@ -215,16 +216,16 @@ def _run(result_backend: str | None, progress: Output) -> Report:
             )
         progress.step("worker stopped")
         results = fetch_results(app, recorder)
-        envelopes = endpoint.drain(monitor, expected=len(recorder.publications))
+        records = MonitorReader(endpoint.client, monitor).read(expected=len(recorder.publications))
         progress.step(
-            f"read {len(envelopes)} copies from {monitor} for the "
+            f"read {len(records)} copies from {monitor} for the "
             f"{len(recorder.publications)} task messages sent"
         )
     progress.step("stopped the SQS endpoint" + (f", removed {folder}" if folder else ""))
     return build_report(
         recorder.publications,
         results,
-        [str(envelope["headers"]["id"]) for envelope in envelopes],
+        [record.id for record in records],
         monitor_queue=monitor,
         queue_prefix=prefix,
         outcomes=outcomes,

@@ -1,0 +1,61 @@
+"""
+Testing a worker with pytest: the plugin's fixtures and what they return.
+
+The plugin (``cadasta.workertoolbox.testing.plugin``, a ``pytest11`` entry point) gives a
+worker project two ways to test its tasks on the architecture: **fast**
+(``toolbox_sent_tasks``: what the app sends and where it would go, no broker) and
+**real** (``toolbox_live_app``, ``toolbox_worker``, ``toolbox_monitor``: an SQS endpoint,
+a worker on the pool of the test's choice, the monitor queue read as the platform does).
+See README, "Testing a worker with pytest".
+
+The names below are imported on first access: importing this package costs nothing.
+
+.. versionadded:: 1.0
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._endpoint import Endpoint
+    from ._monitor import MonitorReader, MonitorRecord
+    from ._sent import SentTask, SentTasks, recording_sends
+    from ._worker import Worker, WorkerError
+
+__all__ = [
+    "Endpoint",
+    "MonitorReader",
+    "MonitorRecord",
+    "SentTask",
+    "SentTasks",
+    "Worker",
+    "WorkerError",
+    "recording_sends",
+]
+
+_LAZY: dict[str, str] = {
+    "Endpoint": "_endpoint",
+    "MonitorReader": "_monitor",
+    "MonitorRecord": "_monitor",
+    "SentTask": "_sent",
+    "SentTasks": "_sent",
+    "Worker": "_worker",
+    "WorkerError": "_worker",
+    "recording_sends": "_sent",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the re-exported *name* from its module on first access."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
