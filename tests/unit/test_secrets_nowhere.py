@@ -179,8 +179,10 @@ def test_conformance_failure_messages(make_secret_app: Callable[..., Celery]) ->
     broken = make_secret_app(
         result_backend=f"redis://:{SECRET}@127.0.0.1:9/0",
         task_track_started=False,
-        task_default_exchange_type="direct",
+        task_default_queue="other",
     )
+    # Config refuses it; set past Config, it fails a check.
+    broken.conf.task_default_exchange_type = "direct"
 
     @broken.task(name="report.build", shared=False)  # type: ignore[untyped-decorator]
     def build() -> None:
@@ -259,12 +261,18 @@ def test_config_error_messages(monkeypatch: pytest.MonkeyPatch) -> None:
         lambda: Config(environ={**env, "CELERY_SENTRY_DSN": f"{SECRET}@127.0.0.1:9/1"}),
         lambda: Config(environ={**env, "CELERY_SENTRY_DSN": f"https://{SECRET}@127.0.0.1:0x/1"}),
         lambda: Config(environ=env, queues="export", RESULT_DB_PORT="x", SETUP_FILE_LOGGING=1),
+        # A secret holding '/', unescaped in the broker URL, as a keyword and a variable.
+        lambda: Config(
+            environ={name: value for name, value in env.items() if name != "CELERY_BROKER_URL"},
+            broker_url=f"sqs://AKIAEXAMPLE:{SECRET}/x@127.0.0.1:9",
+        ),
+        lambda: Config(environ={**env, "CELERY_BROKER_URL": f"sqs://AKIA:x/{SECRET}@h:9"}),
     )
     monkeypatch.setitem(sys.modules, "sentry_sdk", None)
     messages += _messages(lambda: Config(environ=env), lambda: Config(environ=env, queues=[1]))
-    assert len(messages) == 20
+    assert len(messages) == 22
     assert_hidden(*messages)
-    assert sum(MASK in message for message in messages) >= 15
+    assert sum(MASK in message for message in messages) >= 17
 
 
 def test_a_task_refused_when_sent(make_secret_app: Callable[..., Celery]) -> None:
