@@ -1125,3 +1125,29 @@ def test_prefixed_sentry_variable_wins(make_config: MakeConfig) -> None:
 def test_result_tables_are_created_on_first_use(make_config: MakeConfig) -> None:
     """The database backend does not connect when it is built, only when results move."""
     assert make_config()["database_create_tables_at_setup"] is False
+
+
+def test_an_empty_celery_broker_url_is_unset_as_celery_reads_it(make_config: MakeConfig) -> None:
+    """CELERY_BROKER_URL='' does not beat the keyword: Celery itself reads it as unset."""
+    config = make_config(environ={"CELERY_BROKER_URL": ""}, broker_url="redis://r:6379/0")
+    assert config.broker_url == "redis://r:6379/0"
+    assert config["broker_transport"] == TRANSPORTS["redis"]
+
+
+def test_the_queue_name_prefix_option_is_the_prefix_names_are_checked_with(
+    make_config: MakeConfig,
+) -> None:
+    """A long QUEUE_PREFIX is fine when the option gives SQS a short prefix, and not otherwise."""
+    long_prefix = "p" * 70
+    config = make_config(QUEUE_PREFIX=long_prefix, broker_transport_options={"queue_name_prefix": "x-"})
+    assert config["broker_transport_options"]["queue_name_prefix"] == "x-"
+    with pytest.raises(ConfigError, match="SQS accepts at most 80"):
+        make_config(QUEUE_PREFIX="dev", broker_transport_options={"queue_name_prefix": "x" * 76})
+
+
+def test_a_queue_name_prefix_option_sqs_refuses_is_one_problem(make_config: MakeConfig) -> None:
+    """An option prefix with a space: one problem naming the option, not one per queue."""
+    with pytest.raises(ConfigError) as caught:
+        make_config(broker_transport_options={"queue_name_prefix": "a b-"})
+    assert len(caught.value.problems) == 1
+    assert "broker_transport_options['queue_name_prefix']='a b-'" in str(caught.value)

@@ -455,11 +455,6 @@ def test_wait_time_seconds_refused(seconds: Any, transport: str, limit: str) -> 
     ]
 
 
-@pytest.mark.xfail(
-    reason="_validation.check_transport_options lets NaN through (nan <= 0 and nan > top "
-    "are both false), unlike publish_retry_seconds, whose range test refuses it",
-    strict=True,
-)
 @pytest.mark.parametrize("option", ["visibility_timeout", "wait_time_seconds"])
 def test_timeouts_that_are_not_a_number_are_refused(option: str) -> None:
     """float('nan') is no number of seconds: refused, as publish_retry_seconds refuses it."""

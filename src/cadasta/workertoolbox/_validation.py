@@ -7,11 +7,13 @@ A check never raises: the configuration gathers every problem and raises one
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import string
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._secrets import MASK, masked, masked_text
 from ._sentry import _MISSING_DSN
@@ -198,9 +200,18 @@ def check_broker_url(url: Any, source: str) -> list[str]:
     if not isinstance(url, str) or "://" not in url:
         return []
     scheme, _, rest = url.partition("://")
-    userinfo, at, hostpart = rest.rpartition("@")
-    if not at or not _NOT_IN_USERINFO.intersection(userinfo):
-        return []
+    hostpart = rest.rpartition("@")[2]
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # an unbalanced '[' or ']' in the user part
+        netloc = None
+    if netloc is not None:
+        # An '@' past the network location, with none in it: the user part was cut short
+        # by a '/', '?' or '#' ('amqp://u:p@host/vhost@x', an '@' of the vhost, is fine).
+        cut_short = "@" not in netloc and "@" in rest[len(netloc) :]
+        userinfo = netloc.rpartition("@")[0]
+        if not cut_short and not _NOT_IN_USERINFO.intersection(userinfo):
+            return []
     return [
         f"{source}={scheme}://{MASK}@{hostpart} has a user or password (an SQS access key "
         "or secret key) holding a character that ends it early: '/', '?', '#', '@', '[', "
@@ -252,7 +263,8 @@ _LONGEST_PUBLISH_RETRY = 300
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """Tell whether *value* is a finite number (not a bool, not NaN, not infinite)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_transport_options(value: Any, transport: str = "sqs") -> list[str]:

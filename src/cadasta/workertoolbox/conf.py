@@ -350,8 +350,28 @@ class Config(Mapping[str, Any]):
 
     @property
     def _queue_name_prefix(self) -> str:
+        """
+        The queue name prefix SQS will see.
+
+        The ``queue_name_prefix`` transport option when it is given (and valid), else
+        ``QUEUE_PREFIX`` and a dash.
+        """
+        option = self._given_queue_name_prefix()
+        if option is not None and not check_queue_name_prefix(option):
+            return option
         prefix = self.QUEUE_PREFIX
         return f"{prefix}-" if isinstance(prefix, str) and prefix else ""
+
+    def _given_queue_name_prefix(self) -> str | None:
+        """Return the ``queue_name_prefix`` transport option given, if it is a string."""
+        options = self._given.get("broker_transport_options")
+        if options is None:
+            try:
+                options = self._environment.get("broker_transport_options", {})
+            except ConfigError:
+                return None  # reported when the broker is set
+        prefix = options.get("queue_name_prefix") if isinstance(options, Mapping) else None
+        return prefix if isinstance(prefix, str) else None
 
     def _check_variables(self) -> list[str]:
         problems: list[str] = []
@@ -377,8 +397,13 @@ class Config(Mapping[str, Any]):
         return problems
 
     def _read_by_celery(self, setting: str) -> str | None:
-        """Return the environment value Celery itself would give *setting* precedence to."""
-        return self._environment.raw(_READ_BY_CELERY[setting])
+        """
+        Return the environment value Celery itself would give *setting* precedence to.
+
+        Celery reads an empty value as unset (``os.environ.get(...) or ...``), and so
+        does the configuration.
+        """
+        return self._environment.raw(_READ_BY_CELERY[setting]) or None
 
     def _set_broker(self) -> None:
         url = self._read_by_celery("broker_url")
@@ -418,20 +443,9 @@ class Config(Mapping[str, Any]):
             **given,
         }
         prefix = options["queue_name_prefix"]
-        if chosen == "sqs" and prefix != self._queue_name_prefix:
-            # The queue names were checked with QUEUE_PREFIX; SQS will see this prefix.
-            prefix_problems = check_queue_name_prefix(prefix)
-            if prefix_problems:
-                raise ConfigError(prefix_problems)
-            names, problems = check_queue_names(self.QUEUES, "QUEUES", prefix)
-            problems += check_platform_queue_name(self.PLATFORM_QUEUE_NAME, prefix, names)
-            if problems:
-                raise ConfigError(
-                    [
-                        f"{problem} (with broker_transport_options['queue_name_prefix']={prefix!r})"
-                        for problem in problems
-                    ]
-                )
+        if isinstance(prefix, str) and prefix != self._queue_name_prefix:
+            # The queue names were checked with QUEUE_PREFIX: SQS would refuse this one.
+            raise ConfigError(check_queue_name_prefix(prefix))
         if self.ENV_PREFIX != "CELERY_":
             options[ENV_PREFIX_OPTION] = self.ENV_PREFIX
         self.broker_transport_options = protect("broker_transport_options", options)
