@@ -97,3 +97,20 @@ def fake_sentry() -> Iterator[FakeSentry]:
     """A Sentry endpoint on loopback that keeps the envelopes it receives."""
     with FakeSentry() as endpoint:
         yield endpoint
+
+
+@pytest.fixture
+def mocked_sqs() -> Iterator[Any]:
+    """
+    SQS inside the process, moto's, for the test's length: yields a boto3 SQS client.
+
+    boto3 calls to AWS's endpoints, kombu's included when the broker URL names no host
+    (``sqs://``), are answered by moto: no server, no network, fake credentials. Queues
+    are created in Config's default region, us-west-2. moto comes with the ``local``
+    extra, which the test requirements install.
+    """
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        yield boto3.client("sqs", region_name="us-west-2")

@@ -74,6 +74,16 @@ def amqp_url() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The URL of a reachable Redis database."""
+    url = services.redis_url()
+    why = services.redis_reachable(url)
+    if why is not None:
+        services.unavailable("Redis", f"{url.split('@')[-1]} is unreachable ({why})")
+    return url
+
+
 @pytest.fixture
 def queue_prefix() -> str:
     """A queue prefix of this test's own."""

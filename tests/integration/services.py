@@ -290,6 +290,25 @@ def drop_database(admin_url: str, name: str) -> None:
     engine.dispose()
 
 
+# -- Redis -----------------------------------------------------------------------------
+
+
+def redis_url() -> str:
+    """The URL of the Redis database the integration tests use (database 15: their own)."""
+    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_reachable(url: str) -> str | None:
+    """Return why the Redis server at *url* cannot be reached, or ``None``."""
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_timeout=3).ping()
+    except Exception as error:  # a missing package or any connection error: not usable
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
 # -- RabbitMQ --------------------------------------------------------------------------
 
 

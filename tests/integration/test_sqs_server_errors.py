@@ -5,28 +5,25 @@ A proxy in front of moto's server answers a ``ReceiveMessage`` call with HTTP 50
 does now and then. kombu's asynchronous SQS client turns such an answer into ``[]``, which
 kombu's ``Channel._on_messages_ready`` reads as a dict: the poll raises, and the worker
 stops polling the queue (or exits). A worker of an app configured by ``Config`` on SQS
-replaces that method when it starts (``_sqs_polling``); the negative control puts kombu's
-own method back while the worker runs, and the task sent after the error does not run.
+uses the library's SQS transport, whose channel takes such an answer as an empty poll
+(``cadasta.workertoolbox.publish.sqs``); the negative control makes that channel use
+kombu's own method while the worker runs, and the task sent after the error does not run.
 """
 
 from __future__ import annotations
 
-import http.client
 import logging
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from celery import Celery
 from celery.exceptions import TimeoutError
 
 from .apps.worker_tasks import FAST_SQS_SETTINGS, running_worker
-from .services import AWS_KEY, AWS_SECRET, SQSEndpoint
+from .faulty_sqs import faulty_sqs
+from .services import SQSEndpoint
 
 pytestmark = pytest.mark.integration
 
@@ -34,85 +31,6 @@ pytestmark = pytest.mark.integration
 TIMEOUT = 15
 #: How long the negative control waits for a task that must not run.
 CONTROL_TIMEOUT = 8
-
-
-class FaultyProxy(ThreadingHTTPServer):
-    """An HTTP proxy to moto's server that answers the next ``ReceiveMessage`` calls with 503."""
-
-    daemon_threads = True
-
-    def __init__(self, upstream: SQSEndpoint) -> None:
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-        self.upstream = upstream
-        self.failures_left = 0
-        self.failed = 0
-        self.receives = 0
-        self.lock = threading.Lock()
-
-    @property
-    def broker_url(self) -> str:
-        """The Celery broker URL of the proxy."""
-        return f"sqs://{AWS_KEY}:{AWS_SECRET}@127.0.0.1:{self.server_address[1]}"
-
-    def fail_next_receives(self, count: int) -> None:
-        """Answer the next *count* ``ReceiveMessage`` calls with 503."""
-        with self.lock:
-            self.failures_left = count
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Report errors, except a client gone away (a worker stopping mid-poll)."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-    def should_fail(self, headers: Any, body: bytes) -> bool:
-        """Tell whether to fail this request: a ``ReceiveMessage`` while failures are left."""
-        target = str(headers.get("X-Amz-Target", ""))
-        receive = target.endswith(".ReceiveMessage") or b"Action=ReceiveMessage" in body
-        with self.lock:
-            self.receives += receive
-            if receive and self.failures_left > 0:
-                self.failures_left -= 1
-                self.failed += 1
-                return True
-        return False
-
-
-class _ProxyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: FaultyProxy
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.server.should_fail(self.headers, body):
-            self._answer(503, {"Content-Type": "application/x-amz-json-1.0"}, b"{}")
-            return
-        upstream = http.client.HTTPConnection(
-            self.server.upstream.host, self.server.upstream.port, timeout=60
-        )
-        try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-            upstream.request("POST", self.path, body=body, headers=headers)
-            response = upstream.getresponse()
-            content = response.read()
-            kept = {
-                k: v
-                for k, v in response.getheaders()
-                if k.lower() not in ("content-length", "connection", "transfer-encoding")
-            }
-            self._answer(response.status, kept, content)
-        finally:
-            upstream.close()
-
-    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Log nothing: the test's output is its assertions."""
 
 
 def wait_until(condition: Callable[[], bool], timeout: float) -> None:
@@ -125,30 +43,22 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> None:
 
 
 @contextmanager
-def faulty_proxy(upstream: SQSEndpoint) -> Iterator[FaultyProxy]:
-    """Run a :class:`FaultyProxy` to *upstream* for the duration of the block."""
-    proxy = FaultyProxy(upstream)
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield proxy
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
-        thread.join(timeout=5)
-
-
-@contextmanager
 def kombus_own_poll_handling() -> Iterator[None]:
-    """Put kombu's own ``Channel._on_messages_ready`` back for the block, then the library's."""
-    from kombu.transport.SQS import Channel
+    """
+    Make the library's SQS channel use kombu's own ``_on_messages_ready`` for the block.
 
-    replacement = Channel.__dict__["_on_messages_ready"]
-    Channel._on_messages_ready = replacement.__wrapped__  # type: ignore[method-assign]
+    The negative control: the library's method is put back afterwards.
+    """
+    from kombu.transport import SQS
+
+    from cadasta.workertoolbox.publish import sqs
+
+    replacement = sqs.Channel.__dict__["_on_messages_ready"]
+    sqs.Channel._on_messages_ready = SQS.Channel._on_messages_ready  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Channel._on_messages_ready = replacement  # type: ignore[method-assign]
+        sqs.Channel._on_messages_ready = replacement  # type: ignore[method-assign]
 
 
 @pytest.mark.parametrize("handling", ["library", "kombu"])
@@ -164,8 +74,8 @@ def test_worker_runs_a_task_sent_after_its_poll_got_a_server_error(
     The worker logs a warning naming the queue. The negative control shows the kombu
     5.7 bug the library works around: the worker polls no more, and the task waits in SQS.
     """
-    polling_logger = logging.getLogger("cadasta.workertoolbox._sqs_polling")
-    with faulty_proxy(sqs_endpoint) as proxy, captured(polling_logger, caplog.handler):
+    polling_logger = logging.getLogger("cadasta.workertoolbox.publish")
+    with faulty_sqs(sqs_endpoint) as proxy, captured(polling_logger, caplog.handler):
         app = make_sqs_app("server-errors", broker_url=proxy.broker_url, **FAST_SQS_SETTINGS)
 
         @app.task(name="export.echo", shared=False)
@@ -181,7 +91,7 @@ def test_worker_runs_a_task_sent_after_its_poll_got_a_server_error(
                 seen = proxy.receives
                 wait_until(lambda: proxy.receives >= seen + 2, TIMEOUT)
                 proxy.fail_next_receives(1)
-                wait_until(lambda: proxy.failed == 1, TIMEOUT)
+                wait_until(lambda: proxy.receives_failed == 1, TIMEOUT)
                 sent = echo.delay(2)
                 if handling == "kombu":
                     with pytest.raises(TimeoutError):

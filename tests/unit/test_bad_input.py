@@ -70,6 +70,7 @@ SQS_CHARS = "which accepts only ASCII letters, digits, '-' and '_'"
 WHOLE = "must be a whole number of at least 0"
 RENDER = "Refer to variables as {0.RESULT_DB_USER}"
 PORT = "give a whole number from 1 to 65535"
+RETRY = "must be a number of seconds from 0 to 300"
 
 CATALOGUE = [
     # -- queue names --------------------------------------------------------------------
@@ -147,6 +148,21 @@ CATALOGUE = [
     case("queue-name-prefix-option-not-a-string",
          "broker_transport_options['queue_name_prefix']", "=5", "must be a string",
          settings={"broker_transport_options": {"queue_name_prefix": 5}}),
+    case("publish-retry-negative", "broker_transport_options['publish_retry_seconds']", "=-1",
+         RETRY, settings={"broker_transport_options": {"publish_retry_seconds": -1}}),
+    case("publish-retry-too-long", "broker_transport_options['publish_retry_seconds']",
+         "=300.5", RETRY,
+         settings={"broker_transport_options": {"publish_retry_seconds": 300.5}}),
+    case("publish-retry-a-string", "broker_transport_options['publish_retry_seconds']",
+         "='5'", RETRY, settings={"broker_transport_options": {"publish_retry_seconds": "5"}}),
+    case("publish-retry-a-bool", "broker_transport_options['publish_retry_seconds']",
+         "=True", RETRY, settings={"broker_transport_options": {"publish_retry_seconds": True}}),
+    case("publish-retry-not-a-number", "broker_transport_options['publish_retry_seconds']",
+         "=nan", RETRY,
+         settings={"broker_transport_options": {"publish_retry_seconds": float("nan")}}),
+    case("publish-retry-from-the-environment",
+         "broker_transport_options['publish_retry_seconds']", "=600", RETRY,
+         environ={"CELERY_BROKER_TRANSPORT_OPTIONS": "{'publish_retry_seconds': 600}"}),
     # -- the chord-unlock cap -----------------------------------------------------------
     case("chord-unlock-negative", "CHORD_UNLOCK_MAX_RETRIES", "-1", WHOLE,
          settings={"CHORD_UNLOCK_MAX_RETRIES": -1}),
@@ -374,7 +390,8 @@ TRICKY_TEXT = st.sampled_from(
     [
         "", "true", "no", "0", "-1", "5", "70000", "1.5", "[]", "()", "{}", "None",
         "['export']", "['a', 'a']", "['*', '']", "('export', 'msg')", "{'region': 5}",
-        "{'queue_name_prefix': 1}", "{0.RESULT_DB_PASS}", "{0!s:>999999999999}",
+        "{'queue_name_prefix': 1}", "{'publish_retry_seconds': -1}", "{0.RESULT_DB_PASS}",
+        "{0!s:>999999999999}",
         "db+postgresql://{0.RESULT_DB_USER}@h/x", "db+postgresql://u:p{@h/x",
         "sqs://key:secret@127.0.0.1:9", "amqp://", "memory://", "https://k@127.0.0.1:9/1",
         "https://k@127.0.0.1:99999/1", "https://k@[::1/1", "{", "}", "\x00", "\udcff",
@@ -400,7 +417,8 @@ ANY_VALUE = st.recursive(
         st.lists(inner, max_size=4)
         | st.tuples(inner, inner)
         | st.frozensets(ANY_TEXT, max_size=3)
-        | st.dictionaries(ANY_TEXT | st.sampled_from(["region", "queue_name_prefix"]), inner,
+        | st.dictionaries(ANY_TEXT | st.sampled_from(["region", "queue_name_prefix",
+                                                    "publish_retry_seconds"]), inner,
                           max_size=3)
     ),
     max_leaves=8,

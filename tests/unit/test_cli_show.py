@@ -181,8 +181,13 @@ def test_celerys_own_variables_take_precedence(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """CELERY_BROKER_URL wins over the configuration in Celery; show says so, masked."""
-    app = make_app(imports=())
+    """
+    CELERY_BROKER_URL wins over the configuration in Celery; show says so, masked.
+
+    The configured URL is an AMQP one too: a memory:// URL would pin broker_transport to
+    the library's memory transport, which Celery would then use with any URL.
+    """
+    app = make_app(imports=(), broker_url="amqp://guest@rabbit//")
     monkeypatch.setenv("CELERY_BROKER_URL", "amqp://u:Amqp-Secret@h//")
     monkeypatch.setenv("CELERY_RESULT_BACKEND", "")
     assert show(app, environ=os.environ) == 0

@@ -14,10 +14,13 @@ from sqlalchemy.engine import make_url
 
 from cadasta.workertoolbox import DEFAULT_QUEUES
 from cadasta.workertoolbox._chord_unlock import _fail_chord_body
+from cadasta.workertoolbox._delivery import ENV_PREFIX_OPTION
 from cadasta.workertoolbox._routing import TaskRouter
 from cadasta.workertoolbox._secrets import MASK
 from cadasta.workertoolbox.conf import LIBRARY_VARIABLES, Config
 from cadasta.workertoolbox.exceptions import ConfigError
+from cadasta.workertoolbox.publish.memory import Transport as MemoryTransport
+from cadasta.workertoolbox.publish.transports import TRANSPORTS
 
 MakeConfig = Callable[..., Config]
 CHORD_UNLOCK = "celery.chord_unlock"
@@ -31,6 +34,7 @@ DEFAULT_TRANSPORT_OPTIONS = {
     "interval_start": 0,
     "interval_step": 0.5,
     "interval_max": 1,
+    "publish_retry_seconds": 5,
 }
 
 
@@ -373,28 +377,114 @@ def test_swept_values_that_do_not_parse(make_config: MakeConfig) -> None:
 
 
 def test_broker_defaults_to_sqs(make_config: MakeConfig) -> None:
-    """Without a broker URL, the transport is SQS and no URL is set."""
+    """Without a broker URL, the transport is the library's SQS one and no URL is set."""
     config = make_config()
-    assert config["broker_transport"] == "sqs"
+    assert config["broker_transport"] == TRANSPORTS["sqs"]
     assert "broker_url" not in config
 
 
-@pytest.mark.parametrize("url", ["memory://", "amqp://guest:guest@rabbit:5672//", "redis://r/0"])
+@pytest.mark.parametrize(
+    ("url", "transport"),
+    [
+        ("memory://", TRANSPORTS["memory"]),
+        ("amqp://guest:guest@rabbit:5672//", None),
+        ("redis://r/0", TRANSPORTS["redis"]),
+        ("rediss://r/0", TRANSPORTS["rediss"]),
+    ],
+)
 @pytest.mark.parametrize("source", ["keyword", "environment"])
-def test_another_broker_url_wins(make_config: MakeConfig, url: str, source: str) -> None:
-    """A broker URL of another scheme, by keyword or CELERY_BROKER_URL, drops the SQS default."""
+def test_another_broker_url_wins(
+    make_config: MakeConfig, url: str, transport: str | None, source: str
+) -> None:
+    """
+    A broker URL of another scheme, by keyword or CELERY_BROKER_URL, drops the SQS default.
+
+    The transport is then the library's for that scheme (memory, Redis); AMQP has none of
+    the library's, so broker_transport is left out and Celery goes by the URL.
+    """
     if source == "keyword":
         config = make_config(broker_url=url)
     else:
         config = make_config({"CELERY_BROKER_URL": url})
     assert config["broker_url"] == url
-    assert "broker_transport" not in config
+    assert config.get("broker_transport") == transport
+    assert ("broker_transport" in config) is (transport is not None)
 
 
 def test_an_sqs_url_keeps_sqs(make_config: MakeConfig) -> None:
-    """An sqs:// URL keeps the sqs transport."""
+    """An sqs:// URL keeps the library's SQS transport."""
     config = make_config(broker_url="sqs://")
-    assert config["broker_transport"] == "sqs"
+    assert config["broker_transport"] == TRANSPORTS["sqs"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        pytest.param({"broker_transport": "memory"}, TRANSPORTS["memory"], id="memory-alone"),
+        pytest.param({"broker_transport": "SQS"}, TRANSPORTS["sqs"], id="sqs-any-case"),
+        pytest.param(
+            {"broker_transport": TRANSPORTS["memory"], "broker_url": "memory://"},
+            TRANSPORTS["memory"],
+            id="library-path-with-url",
+        ),
+        pytest.param(
+            {"broker_transport": TRANSPORTS["sqs"]}, TRANSPORTS["sqs"], id="library-path-alone"
+        ),
+        pytest.param(
+            {"broker_transport": TRANSPORTS["redis"], "broker_url": "redis://r/0"},
+            TRANSPORTS["redis"],
+            id="library-redis-path-with-url",
+        ),
+        pytest.param(
+            {"broker_transport": "amqp", "broker_url": "amqp://h//"}, "amqp", id="amqp-kept"
+        ),
+        pytest.param(
+            {"broker_transport": MemoryTransport, "broker_url": None},
+            MemoryTransport,
+            id="a-class-without-url-kept",
+        ),
+    ],
+)
+def test_broker_transport_given_becomes_the_librarys(
+    make_config: MakeConfig, settings: dict[str, Any], expected: Any
+) -> None:
+    """
+    A transport given by kombu's name or the library's path is the library's transport.
+
+    A name the library has no transport for (amqp), or a class, is kept as given.
+    """
+    assert make_config(**settings)["broker_transport"] == expected
+
+
+def test_the_librarys_path_contradicting_the_url_is_an_error(make_config: MakeConfig) -> None:
+    """The library's SQS path with a memory:// URL contradicts it, as 'sqs' would."""
+    with pytest.raises(ConfigError, match="contradicts broker_url, whose scheme is 'memory'"):
+        make_config(broker_transport=TRANSPORTS["sqs"], broker_url="memory://")
+
+
+@pytest.mark.parametrize(
+    ("environ", "settings", "expected"),
+    [
+        pytest.param({}, {"ENV_PREFIX": "EXPORT_"}, "EXPORT_", id="keyword"),
+        pytest.param({"CELERY_ENV_PREFIX": "APP_"}, {}, "APP_", id="environment"),
+        pytest.param({}, {}, None, id="celery-default"),
+        pytest.param({}, {"ENV_PREFIX": "CELERY_"}, None, id="celery-given"),
+    ],
+)
+def test_env_prefix_is_told_to_the_transport(
+    make_config: MakeConfig,
+    environ: dict[str, str],
+    settings: dict[str, Any],
+    expected: str | None,
+) -> None:
+    """
+    An ENV_PREFIX other than CELERY_ is a transport option, for the fixes errors suggest.
+
+    With CELERY_, the option is left out: the transport assumes it.
+    """
+    options = make_config(environ, **settings)["broker_transport_options"]
+    assert options.get(ENV_PREFIX_OPTION) == expected
+    assert (ENV_PREFIX_OPTION in options) is (expected is not None)
 
 
 @pytest.mark.parametrize(
@@ -417,13 +507,14 @@ def test_contradictory_transport(
     ("settings", "transport"),
     [
         ({"broker_url": "amqp://h//", "broker_transport": "amqp"}, "amqp"),
-        ({"broker_transport": "redis"}, "redis"),
+        ({"broker_url": "redis://r/0", "broker_transport": "redis"}, TRANSPORTS["redis"]),
+        ({"broker_transport": "redis"}, TRANSPORTS["redis"]),
     ],
 )
 def test_agreeing_transport(
     make_config: MakeConfig, settings: dict[str, str], transport: str
 ) -> None:
-    """A broker_transport that agrees with the URL, or stands alone, is kept."""
+    """A broker_transport that agrees with the URL, or stands alone, is kept (the library's)."""
     assert make_config(**settings)["broker_transport"] == transport
 
 
@@ -904,7 +995,7 @@ def test_subclass_with_class_attributes(make_config: MakeConfig) -> None:
     assert config.QUEUES == ["report"]
     assert [q.name for q in config["task_queues"]] == ["celery", "platform.fifo", "report"]
     assert config["broker_url"] == "memory://"
-    assert "broker_transport" not in config
+    assert config["broker_transport"] == TRANSPORTS["memory"]
     assert config["task_acks_late"] is True
     assert config["result_backend"] == DEFAULT_BACKEND.replace(":cadasta@", ":classpw@")
     assert "helper" not in config

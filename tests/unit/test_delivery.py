@@ -1,60 +1,81 @@
 from __future__ import annotations
 
-import gc
-import weakref
-from collections.abc import Callable, Iterator
+import pickle
+import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from celery import Celery, _state
-from celery.app.amqp import AMQP
+from celery import Celery
+from kombu.serialization import dumps
 
 from cadasta.workertoolbox._delivery import (
-    GuardedTaskRouter,
+    ENV_PREFIX_OPTION,
     at_least_once_problems,
     configured_visibility_timeout,
     delay_fix,
     delay_limit,
-    guard_app,
-    is_guarded,
+    env_prefix,
     refuse_late_message,
     retry_delays,
     seconds,
+    transport_name,
     visibility_timeout,
 )
-from cadasta.workertoolbox._routing import TaskRouter
 from cadasta.workertoolbox.conf import Config
 from cadasta.workertoolbox.exceptions import ConfigError, VisibilityTimeoutError
+from cadasta.workertoolbox.publish.memory import Transport as MemoryTransport
+from cadasta.workertoolbox.publish.transports import TRANSPORTS
 
-#: An SQS broker nothing listens on: a refused task never reaches it.
+#: An SQS broker nothing listens on: nothing here connects to it.
 SQS_URL = "sqs://key:secret@127.0.0.1:1"
 SHORTER = "Send it sooner"
+#: The time of sending in the tests that give one.
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
 
 
-def producer_on(driver_type: str, **options: Any) -> Any:
-    """A stand-in for a kombu producer whose connection uses *driver_type* and *options*."""
-    transport = SimpleNamespace(driver_type=driver_type)
-    return SimpleNamespace(
-        connection=SimpleNamespace(transport=transport, transport_options=options)
-    )
+def kombu_message(body: Any, headers: dict[str, Any], serializer: str = "json") -> dict[str, Any]:
+    """The dict a kombu producer hands the channel's basic_publish, as Celery sends it."""
+    content_type, content_encoding, data = dumps(body, serializer=serializer)
+    task_id = str(headers.get("id") or uuid.uuid4())
+    return {
+        "body": data,
+        "content-encoding": content_encoding,
+        "content-type": content_type,
+        "headers": headers,
+        "properties": {
+            "correlation_id": task_id,
+            "delivery_info": {},
+            "delivery_mode": 2,
+            "priority": 0,
+            "reply_to": str(uuid.uuid4()),
+        },
+    }
 
 
-def message_due(eta: Any, protocol: int = 2) -> Any:
-    """A task message due at *eta*, in Celery's message protocol *protocol*."""
+def message_due(eta: Any, protocol: int = 2, task: str = "export.x") -> dict[str, Any]:
+    """
+    A task message due at *eta*, in Celery's task protocol *protocol*.
+
+    Protocol 2 keeps the ETA (and the task's name and id) in the headers; protocol 1 keeps
+    them in a JSON body, with no headers.
+    """
+    task_id = str(uuid.uuid4())
     if protocol == 1:
-        return SimpleNamespace(headers={}, body={"eta": eta})
-    return SimpleNamespace(headers={"eta": eta}, body=((), {}, {}))
+        body = {"task": task, "id": task_id, "args": [], "kwargs": {}, "retries": 0, "eta": eta}
+        return kombu_message(body, {})
+    headers = {"task": task, "id": task_id, "eta": eta, "retries": 0, "lang": "py"}
+    return kombu_message([[], {}, {"callbacks": None}], headers)
+
+
+def after(delay: float) -> str:
+    """The ISO 8601 time *delay* seconds after NOW, as Celery puts it in a message."""
+    return (NOW + timedelta(seconds=delay)).isoformat()
 
 
 def noop() -> None:
     """Do nothing: the body of the tasks the tests register."""
-
-
-def in_seconds(app: Celery, delay: float) -> str:
-    """The ISO 8601 time *delay* seconds from now, as Celery puts it in a message."""
-    return (app.now() + timedelta(seconds=delay)).isoformat()
 
 
 # -- the visibility timeout --------------------------------------------------------------
@@ -95,6 +116,7 @@ def test_visibility_timeout_of_a_transport(
         ),
         pytest.param({}, ("sqs", 3600.0), id="transport-without-url"),
         pytest.param({"broker_url": "redis://localhost:1/0"}, ("redis", 3600.0), id="redis"),
+        pytest.param({"broker_url": "rediss://localhost:1/0"}, ("redis", 3600.0), id="rediss"),
         pytest.param({"broker_url": "memory://"}, None, id="memory"),
         pytest.param({"broker_url": "amqp://guest@localhost//"}, None, id="amqp"),
     ],
@@ -102,7 +124,7 @@ def test_visibility_timeout_of_a_transport(
 def test_configured_visibility_timeout(
     make_config: Callable[..., Config], settings: dict[str, Any], expected: Any
 ) -> None:
-    """The transport comes from broker_transport, else the URL's scheme; nothing connects."""
+    """The library's transports are known by kombu's names; nothing connects."""
     app = Celery("configured", set_as_current=False)
     app.config_from_object(make_config(**settings))
     assert configured_visibility_timeout(app) == expected
@@ -111,7 +133,37 @@ def test_configured_visibility_timeout(
 def test_plain_celery_app_uses_amqp_without_visibility_timeout() -> None:
     """An app without a broker URL uses Celery's default, AMQP, which has no timeout."""
     app = Celery("plain", set_as_current=False)
+    assert transport_name(app) == "amqp"
     assert configured_visibility_timeout(app) is None
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        pytest.param({"broker_transport": TRANSPORTS["sqs"]}, "sqs", id="librarys-sqs-path"),
+        pytest.param({"broker_transport": TRANSPORTS["rediss"]}, "redis", id="librarys-redis"),
+        pytest.param({"broker_transport": MemoryTransport}, "memory", id="a-transport-class"),
+        pytest.param({"broker_transport": "SQS"}, "sqs", id="kombus-name"),
+        pytest.param({"broker_url": "Redis://h/0"}, "redis", id="url-scheme"),
+        pytest.param({"broker_url": "localhost"}, "amqp", id="url-without-scheme"),
+    ],
+)
+def test_transport_name_of_a_plain_app(settings: dict[str, Any], expected: str) -> None:
+    """broker_transport (a name, the library's path or a class), else the URL's scheme."""
+    app = Celery("plain", set_as_current=False)
+    app.conf.update(settings)
+    assert transport_name(app) == expected
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [({}, "CELERY_"), ({"ENV_PREFIX": "EXPORT_"}, "EXPORT_"), ({"ENV_PREFIX": None}, "CELERY_")],
+)
+def test_env_prefix_of_an_app(settings: dict[str, Any], expected: str) -> None:
+    """The app's ENV_PREFIX, CELERY_ when it has none."""
+    app = Celery("plain", set_as_current=False)
+    app.conf.update(settings)
+    assert env_prefix(app) == expected
 
 
 def test_limit_is_ninety_percent_and_seconds_are_shown_briefly() -> None:
@@ -193,10 +245,8 @@ def test_defaults_leave_room_for_30_minute_delays(make_config: Callable[..., Con
     limit = delay_limit(timeout)
     assert limit == 3240
     assert limit - 1800 == 24 * 60
-    app = Celery("producer", set_as_current=False)
-    for delay in (1800, 180, 600):
-        message = message_due(in_seconds(app, delay))
-        refuse_late_message(app, producer_on("sqs", **options), "export.x", message)
+    for delay in (1800, 180, 600, 3240):
+        refuse_late_message(message_due(after(delay)), "sqs", options, now=NOW)
 
 
 # -- refusing a message ------------------------------------------------------------------
@@ -204,17 +254,36 @@ def test_defaults_leave_room_for_30_minute_delays(make_config: Callable[..., Con
 
 @pytest.mark.parametrize("protocol", [1, 2])
 def test_message_due_later_than_the_limit_is_refused(protocol: int) -> None:
-    """A message due after 90 % of the timeout raises, naming task, delay, limit and fix."""
-    app = Celery("producer", set_as_current=False)
-    message = message_due(in_seconds(app, 4000), protocol)
+    """
+    A message due after 90 % of the timeout raises, naming task, delay, limit and fix.
+
+    Protocol 2 has the ETA in its headers; protocol 1 in its JSON body.
+    """
+    message = message_due(after(4000), protocol)
     with pytest.raises(VisibilityTimeoutError) as caught:
-        refuse_late_message(app, producer_on("sqs", visibility_timeout=3600), "export.x", message)
+        refuse_late_message(message, "sqs", {"visibility_timeout": 3600}, now=NOW)
     error = caught.value
     assert isinstance(error, ConfigError)
-    assert error.task_name == "export.x"
-    assert 3990 < error.delay <= 4000
-    assert (error.limit, error.visibility_timeout) == (3240, 3600)
-    assert str(error).startswith(
+    assert (error.delay, error.limit, error.visibility_timeout) == (4000, 3240, 3600)
+    assert "due in 4000 s (its countdown, ETA or retry delay), more than the 3240 s" in str(error)
+    assert "CELERY_BROKER_TRANSPORT_OPTIONS" in str(error)
+
+
+def test_a_refused_message_of_protocol_1_names_its_task() -> None:
+    """A message of protocol 1 is refused naming its task, which its body holds."""
+    message = message_due(after(4000), protocol=1, task="export.render")
+    with pytest.raises(VisibilityTimeoutError) as caught:
+        refuse_late_message(message, "sqs", {"visibility_timeout": 3600}, now=NOW)
+    assert caught.value.task_name == "export.render"
+
+
+def test_the_refusal_says_what_and_how() -> None:
+    """The message names the task, its delay, the limit, why, and both ways out."""
+    message = message_due(after(4000))
+    with pytest.raises(VisibilityTimeoutError) as caught:
+        refuse_late_message(message, "sqs", {"visibility_timeout": 3600}, now=NOW)
+    assert caught.value.task_name == "export.x"
+    assert str(caught.value).startswith(
         "Refused to send task 'export.x': it is due in 4000 s (its countdown, ETA or retry "
         "delay), more than the 3240 s allowed by broker_transport_options"
         "['visibility_timeout']=3600 (90% of it; the rest is left for a worker to start the "
@@ -223,67 +292,134 @@ def test_message_due_later_than_the_limit_is_refused(protocol: int) -> None:
         "task would run more than once. Send it with a countdown or ETA of at most 3240 s, or "
         "raise broker_transport_options['visibility_timeout'] to 4500 or more"
     )
-    assert "CELERY_BROKER_TRANSPORT_OPTIONS" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("options", "variable"),
+    [
+        pytest.param({ENV_PREFIX_OPTION: "EXPORT_"}, "EXPORT_BROKER_TRANSPORT_OPTIONS", id="set"),
+        pytest.param({ENV_PREFIX_OPTION: ""}, "CELERY_BROKER_TRANSPORT_OPTIONS", id="empty"),
+        pytest.param({}, "CELERY_BROKER_TRANSPORT_OPTIONS", id="absent"),
+    ],
+)
+def test_the_fix_names_the_variable_of_the_env_prefix(
+    options: dict[str, Any], variable: str
+) -> None:
+    """The transport option a Config sets for its ENV_PREFIX names the variable in the fix."""
+    message = message_due(after(4000))
+    with pytest.raises(VisibilityTimeoutError) as caught:
+        refuse_late_message(message, "sqs", {"visibility_timeout": 3600, **options}, now=NOW)
+    assert f"{variable}=\"{{'visibility_timeout': 4500}}\"" in str(caught.value)
+
+
+def test_a_config_with_its_own_prefix_names_its_variable(
+    make_config: Callable[..., Config],
+) -> None:
+    """Config(ENV_PREFIX='EXPORT_')'s transport options make the fix name EXPORT_ variables."""
+    options = make_config(ENV_PREFIX="EXPORT_")["broker_transport_options"]
+    with pytest.raises(VisibilityTimeoutError) as caught:
+        refuse_late_message(message_due(after(4000)), "sqs", options, now=NOW)
+    assert "EXPORT_BROKER_TRANSPORT_OPTIONS=" in str(caught.value)
+    assert "CELERY_BROKER_TRANSPORT_OPTIONS" not in str(caught.value)
+
+
+@pytest.mark.parametrize("protocol", [1, 2])
 @pytest.mark.parametrize(
     "eta",
     [
         pytest.param(None, id="no-eta"),
-        pytest.param(3240, id="at-the-limit"),
-        pytest.param(-60, id="in-the-past"),
+        pytest.param(after(3240), id="at-the-limit"),
+        pytest.param(after(-60), id="in-the-past"),
         pytest.param("not a date", id="unreadable"),
         pytest.param(12345, id="not-a-date"),
     ],
 )
-def test_messages_due_within_the_limit_pass(eta: Any) -> None:
+def test_messages_due_within_the_limit_pass(eta: Any, protocol: int) -> None:
     """No ETA, an ETA within the limit or past, or one that is no date: not refused here."""
-    app = Celery("producer", set_as_current=False)
-    if isinstance(eta, int) and eta <= 3240:
-        eta = in_seconds(app, eta - 0.5)
-    producer = producer_on("sqs", visibility_timeout=3600)
-    refuse_late_message(app, producer, "export.x", message_due(eta))
+    refuse_late_message(message_due(eta, protocol), "sqs", {"visibility_timeout": 3600}, now=NOW)
 
 
-def test_message_without_eta_anywhere_passes() -> None:
-    """A message with no ETA in its headers and a body that is no mapping is due now."""
-    app = Celery("producer", set_as_current=False)
-    message = SimpleNamespace(headers={}, body=((), {}, {}))
-    refuse_late_message(app, producer_on("sqs"), "export.x", message)
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(kombu_message([[], {}, {}], {"task": "export.x"}), id="no-eta-in-headers"),
+        pytest.param(kombu_message("a string", {}), id="body-not-a-mapping"),
+        pytest.param(
+            kombu_message({"eta": after(4000)}, {}, serializer="pickle"), id="pickled-body"
+        ),
+        pytest.param({"body": b"{not json", "content-type": "application/json"}, id="bad-json"),
+        pytest.param({"headers": "not a mapping", "body": None}, id="headers-not-a-mapping"),
+        pytest.param({}, id="nothing"),
+    ],
+)
+def test_message_without_a_readable_eta_passes(message: dict[str, Any]) -> None:
+    """
+    A message with no ETA it shows is due now: none in its headers, nor in a JSON body.
+
+    A pickled body (protocol 1 with the pickle serializer) is not decoded here.
+    """
+    refuse_late_message(message, "sqs", {"visibility_timeout": 60}, now=NOW)
+
+
+def test_an_eta_header_wins_over_the_body() -> None:
+    """With an 'eta' header (protocol 2), the body is not read, even if it names one."""
+    message = kombu_message({"eta": after(4000)}, {"task": "export.x", "eta": None})
+    refuse_late_message(message, "sqs", {"visibility_timeout": 3600}, now=NOW)
 
 
 def test_eta_as_datetime_naive_means_utc() -> None:
     """An ETA given as a datetime counts too; a naive one is read as UTC."""
-    app = Celery("producer", set_as_current=False)
-    naive = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(seconds=2000)
-    with pytest.raises(VisibilityTimeoutError, match="more than the 1620 s allowed"):
-        refuse_late_message(app, producer_on("sqs"), "export.x", message_due(naive))
+    naive = (NOW + timedelta(seconds=2000)).replace(tzinfo=None)
+    with pytest.raises(VisibilityTimeoutError, match=r"due in 2000 s \(.*\), more than the 1620 s"):
+        refuse_late_message(message_due(naive), "sqs", {}, now=NOW)
 
 
-def test_redis_message_is_refused_and_amqp_is_not() -> None:
-    """Redis's timeout counts (kombu's 3600 s by default); AMQP has none."""
-    app = Celery("producer", set_as_current=False)
-    message = message_due(in_seconds(app, 86400))
+def test_an_aware_eta_in_another_zone_counts_from_utc() -> None:
+    """An ETA in another time zone is compared as the instant it names."""
+    zone = timezone(timedelta(hours=-5))
+    with pytest.raises(VisibilityTimeoutError, match="due in 4000 s"):
+        refuse_late_message(
+            message_due((NOW + timedelta(seconds=4000)).astimezone(zone).isoformat()),
+            "sqs",
+            {"visibility_timeout": 3600},
+            now=NOW,
+        )
+
+
+def test_without_now_the_current_time_is_used() -> None:
+    """The time of sending defaults to the current time."""
+    eta = (datetime.now(timezone.utc) + timedelta(hours=2)).isoformat()
+    with pytest.raises(VisibilityTimeoutError, match=r"due in 7[12]\d\d(\.\d)? s"):
+        refuse_late_message(message_due(eta), "sqs", {"visibility_timeout": 3600})
+
+
+def test_redis_message_is_refused_and_others_are_not() -> None:
+    """Redis's timeout counts (kombu's 3600 s by default); AMQP and memory have none."""
+    message = message_due(after(86400))
     with pytest.raises(VisibilityTimeoutError, match="Redis delivers a message again") as caught:
-        refuse_late_message(app, producer_on("redis"), "export.x", message)
+        refuse_late_message(message, "redis", {}, now=NOW)
     assert "to 96000 or more" in str(caught.value)
-    refuse_late_message(app, producer_on("amqp"), "export.x", message)
+    refuse_late_message(message, "amqp", {}, now=NOW)
+    refuse_late_message(message, "memory", None, now=NOW)
 
 
 def test_message_beyond_what_sqs_can_hold_is_told_to_schedule_otherwise() -> None:
     """A task due in two days: no countdown advice, no setting, but another way to schedule."""
-    app = Celery("producer", set_as_current=False)
-    message = message_due(in_seconds(app, 172800))
     with pytest.raises(VisibilityTimeoutError) as caught:
-        refuse_late_message(app, producer_on("sqs"), "export.x", message)
+        refuse_late_message(message_due(after(172800)), "sqs", {}, now=NOW)
     assert "Send it with a countdown" not in str(caught.value)
     assert "periodic task (celery beat)" in str(caught.value)
 
 
+def test_a_message_without_a_task_name_is_named_by_a_question_mark() -> None:
+    """A late message whose headers name no task is refused all the same."""
+    message = kombu_message([[], {}, {}], {"eta": after(4000)})
+    with pytest.raises(VisibilityTimeoutError, match=r"Refused to send task '\?'"):
+        refuse_late_message(message, "sqs", {"visibility_timeout": 3600}, now=NOW)
+
+
 def test_error_can_be_rebuilt_from_its_message() -> None:
     """Like Celery's result serialisers, pickling rebuilds the error from its arguments."""
-    import pickle
-
     error = VisibilityTimeoutError("refused", task_name="x", delay=2.0, limit=1.0)
     rebuilt = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own data)
     assert (type(rebuilt), str(rebuilt), rebuilt.problems) == (
@@ -291,235 +427,6 @@ def test_error_can_be_rebuilt_from_its_message() -> None:
         "refused",
         ("refused",),
     )
-
-
-# -- the guard on real apps ----------------------------------------------------------------
-
-
-def test_producer_that_never_finalizes_is_guarded(make_app: Callable[..., Celery]) -> None:
-    """send_task with a countdown beyond the limit raises; the app was never finalized."""
-    app = make_app(broker_url=SQS_URL)
-    with pytest.raises(VisibilityTimeoutError, match=r"'export\.render'"):
-        app.send_task("export.render", countdown=4000)
-    assert is_guarded(app)
-    assert not app.finalized
-
-
-def test_eta_and_apply_async_are_refused_too(make_app: Callable[..., Celery]) -> None:
-    """An ETA, and a task object's apply_async, go through the same guard."""
-    app = make_app(broker_url=SQS_URL)
-    render = app.task(name="export.render", shared=False)(noop)
-    eta = datetime.now(timezone.utc) + timedelta(hours=2)
-    with pytest.raises(VisibilityTimeoutError, match="due in 72"):
-        render.apply_async(eta=eta)
-    with pytest.raises(VisibilityTimeoutError):
-        app.send_task("export.render", eta=eta)
-
-
-def test_sends_within_the_limit_are_published(make_app: Callable[..., Celery]) -> None:
-    """Celery's own sender, built on first use, publishes what the guard lets through."""
-    app = make_app()
-    app.task(name="export.render", shared=False)(noop)
-    published = []
-    app.send_task("export.render", countdown=30)
-    app.send_task("export.render", countdown=100000)  # the memory transport has no timeout
-    with app.connection_for_write() as connection:
-        queue = connection.SimpleQueue("export")
-        while len(published) < 2:
-            message = queue.get(timeout=1)
-            published.append(message.headers["task"])
-            message.ack()
-        queue.close()
-    assert published == ["export.render", "export.render"]
-    assert is_guarded(app)
-
-
-def test_every_app_configured_with_one_config_is_guarded(make_config: Callable[..., Any]) -> None:
-    """Two apps sharing a Config: each is guarded when it routes its first task."""
-    config = make_config(broker_url=SQS_URL)
-    apps = [Celery(name, set_as_current=False) for name in ("first", "second")]
-    try:
-        for app in apps:
-            app.config_from_object(config)
-            with pytest.raises(VisibilityTimeoutError):
-                app.send_task("export.render", countdown=4000)
-        assert all(is_guarded(app) for app in apps)
-    finally:
-        for app in apps:
-            app.close()
-
-
-def test_apps_not_configured_by_config_are_left_alone(make_app: Callable[..., Celery]) -> None:
-    """A plain app in the same process, sending and finalized, is not guarded."""
-    guarded = make_app(broker_url=SQS_URL)
-    plain = Celery("plain", set_as_current=False, broker="memory://")
-    try:
-        plain.conf.result_backend = "cache+memory://"
-        plain.send_task("export.render", countdown=100000)
-        plain.finalize()
-        with pytest.raises(VisibilityTimeoutError):
-            guarded.send_task("export.render", countdown=4000)
-        assert not is_guarded(plain)
-    finally:
-        plain.close()
-
-
-def test_finalized_app_is_guarded_even_with_its_own_router(make_app: Callable[..., Celery]) -> None:
-    """An app whose task_routes replace the library's router is guarded when finalized."""
-    app = make_app(broker_url=SQS_URL, task_routes=({"*": {"queue": "export"}},))
-    assert not is_guarded(app)
-    app.finalize()
-    assert is_guarded(app)
-    with pytest.raises(VisibilityTimeoutError):
-        app.send_task("export.render", countdown=4000)
-
-
-def test_guarding_is_idempotent_and_keeps_a_sender_already_built(
-    make_app: Callable[..., Celery],
-) -> None:
-    """A sender Celery already built is wrapped, not rebuilt; guarding twice wraps once."""
-    app = make_app()
-    sender = app.amqp.send_task_message
-    guard_app(app)
-    guard = app.amqp.send_task_message
-    guard_app(app)
-    assert app.amqp.send_task_message is guard
-    assert guard._sender is sender
-
-
-def test_amqp_without_cached_sender_is_wrapped_at_once(make_config: Callable[..., Any]) -> None:
-    """An AMQP class whose send_task_message is a plain method: the method is wrapped."""
-    calls: list[str] = []
-
-    class PlainAMQP(AMQP):  # type: ignore[misc]
-        """An AMQP subclass that sends without Celery's cached property."""
-
-        def send_task_message(self, producer: Any, name: str, message: Any, **kw: Any) -> None:
-            calls.append(name)
-
-    app = Celery("plain-amqp", set_as_current=False, amqp=PlainAMQP)
-    try:
-        app.config_from_object(make_config(broker_url="memory://"))
-        guard_app(app)
-        app.amqp.send_task_message(producer_on("memory"), "export.x", message_due(None))
-    finally:
-        app.close()
-    assert calls == ["export.x"]
-    assert is_guarded(app)
-
-
-def test_guarded_router_routes_as_the_library_router(make_app: Callable[..., Celery]) -> None:
-    """The router Config installs is the library's router, with the same answers."""
-    app = make_app()
-    (router,) = app.conf.task_routes
-    assert type(router) is GuardedTaskRouter
-    assert isinstance(router, TaskRouter)
-    plain = TaskRouter.__new__(TaskRouter)
-    plain.__dict__.update(vars(router))
-    assert router("export.render") == plain("export.render")
-
-
-def test_router_skips_apps_without_amqp_and_apps_it_does_not_serve(
-    make_app: Callable[..., Celery],
-) -> None:
-    """Only the apps whose router consults this one are guarded."""
-    served, other, idle = make_app("served"), make_app("other"), make_app("idle")
-    other.amqp.router  # noqa: B018 (an AMQP and a router, but routes of its own)
-    (router,) = served.conf.task_routes
-    served.amqp.router  # noqa: B018
-    router.settle_live_apps()
-    assert [is_guarded(app) for app in (served, other, idle)] == [True, False, False]
-    assert "amqp" not in vars(idle)
-
-
-@pytest.fixture
-def no_other_apps() -> Iterator[None]:
-    """Take the live apps of earlier tests out of Celery's registry for the test's length."""
-    gc.collect()  # apps of earlier tests, unreferenced but in reference cycles
-    others = list(_state._get_active_apps())
-    for app in others:
-        _state._deregister_app(app)
-    try:
-        yield
-    finally:
-        for app in others:
-            _state._register_app(app)
-
-
-@pytest.mark.usefixtures("no_other_apps")
-def test_once_every_live_app_is_settled_a_route_looks_at_none(
-    make_app: Callable[..., Celery],
-) -> None:
-    """Once every live app has a router, routes leave the router's memory as it was."""
-    app = make_app()
-    other = make_app("other")
-    other.amqp.router  # noqa: B018
-    app.send_task("export.render")
-    (router,) = app.conf.task_routes
-    settled = router._apps_seen
-    assert settled == (frozenset(_state._get_active_apps().data), frozenset())
-    app.amqp.router.route({}, "msg.send")
-    assert router._apps_seen is settled  # nothing was looked at again
-    assert is_guarded(app)
-    assert not is_guarded(other)
-
-
-@pytest.mark.usefixtures("no_other_apps")
-def test_apps_without_a_router_are_the_only_ones_looked_at_again(
-    make_app: Callable[..., Celery],
-) -> None:
-    """An idle app keeps being looked at, alone; once it has a router, nothing is."""
-    app, idle, finalized = make_app(), make_app("idle"), make_app("finalized")
-    finalized.finalize()  # guarded, without a router: nothing more to do
-    (router,) = app.conf.task_routes
-    app.amqp.router.route({}, "export.render")
-    seen, unsettled = router._apps_seen
-    assert {weakref.ref(app), weakref.ref(finalized)} <= seen
-    assert unsettled == {weakref.ref(idle)}
-    idle.amqp.router  # noqa: B018 (its own Config, its own router)
-    app.amqp.router.route({}, "export.render")
-    assert router._apps_seen[1] == frozenset()
-    assert not is_guarded(idle)
-
-
-@pytest.mark.parametrize("built", ["nothing", "amqp", "amqp and sender"])
-def test_app_without_a_router_when_another_routes_is_guarded_on_its_first_route(
-    make_config: Callable[..., Any], built: str
-) -> None:
-    """An app that had not built its router yet is looked at again: it may come to use ours."""
-    config = make_config(broker_url=SQS_URL)
-    first, later = (Celery(name, set_as_current=False) for name in ("first", "later"))
-    try:
-        for app in (first, later):
-            app.config_from_object(config)
-        if built != "nothing":
-            later.amqp.queues  # noqa: B018 (an AMQP, but no router yet)
-        if built == "amqp and sender":
-            later.amqp.send_task_message  # noqa: B018
-        first.amqp.router.route({}, "export.render")  # the router settles what it can
-        with pytest.raises(VisibilityTimeoutError):
-            later.send_task("export.render", countdown=4000)
-    finally:
-        for app in (first, later):
-            app.close()
-
-
-def test_app_created_after_the_router_settled_is_guarded(make_config: Callable[..., Any]) -> None:
-    """A new app sharing the Config, even one created as another is closed, is guarded."""
-    config = make_config(broker_url=SQS_URL)
-    apps = []
-    try:
-        for name in ("first", "second", "third"):
-            app = Celery(name, set_as_current=False)
-            app.config_from_object(config)
-            apps.append(app)
-            app.amqp.router.route({}, "export.render")  # settles the live apps, this one too
-            with pytest.raises(VisibilityTimeoutError):
-                app.send_task("export.render", countdown=4000)
-            app.close()  # still referenced, no longer live: the count of live apps holds
-    finally:
-        for app in apps:
-            app.close()
 
 
 # -- at least once ---------------------------------------------------------------------------

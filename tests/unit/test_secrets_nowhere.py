@@ -46,7 +46,7 @@ from cadasta.workertoolbox._logging import logging_config
 from cadasta.workertoolbox._result_backend import render_result_backend
 from cadasta.workertoolbox._secrets import MASK
 from cadasta.workertoolbox.conf import Config
-from cadasta.workertoolbox.exceptions import ConfigError
+from cadasta.workertoolbox.exceptions import ConfigError, VisibilityTimeoutError
 from cadasta.workertoolbox.provisioning import provision_result_db
 from cadasta.workertoolbox.tests import build_functional_tests
 from tests.cli_apps.runner import invoke
@@ -357,10 +357,24 @@ def test_config_error_messages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_task_refused_when_sent(make_secret_app: Callable[..., Celery]) -> None:
-    """A task refused at send time (due after the visibility timeout) names no secret."""
-    app = make_secret_app(broker_transport_options={"visibility_timeout": 60})
-    with pytest.raises(ConfigError) as caught:
-        app.send_task("export.render", countdown=3600)
+    """
+    A task refused at send time (due after the visibility timeout) names no secret.
+
+    The refusal happens in the library's SQS channel, on the broker URL holding the
+    secret. Nothing listens on its port: the queues are predefined (kombu then lists
+    none when the channel opens) and the send declares none, so the channel refuses the
+    task before any call to SQS.
+    """
+    predefined = {
+        f"dev-{queue}": {"url": f"http://127.0.0.1:9/000000000000/dev-{queue}"}
+        for queue in ("celery", "platform.fifo", "export", "msg")
+    }
+    app = make_secret_app(
+        broker_transport_options={"visibility_timeout": 60, "predefined_queues": predefined}
+    )
+    with pytest.raises(VisibilityTimeoutError) as caught:
+        app.send_task("export.render", countdown=3600, declare=[])
+    assert caught.value.task_name == "export.render"
     assert_hidden(str(caught.value), repr(caught.value))
 
 

@@ -211,3 +211,22 @@ def test_region_must_be_a_string(region: Any) -> None:
         f"broker_transport_options['region']={region!r} must be a string naming an AWS "
         "region, e.g. 'us-west-2'."
     ]
+
+
+@pytest.mark.parametrize("seconds", [0, 0.0, 0.5, 5, 300, 300.0, None])
+def test_publish_retry_seconds_accepted(seconds: float | None) -> None:
+    """A number of seconds from 0 to 300 passes; None is the same as leaving it out."""
+    assert check_transport_options({"publish_retry_seconds": seconds}) == []
+
+
+@pytest.mark.parametrize(
+    "seconds", [-1, -0.1, 300.01, 3600, float("inf"), float("nan"), True, False, "5", [5]]
+)
+def test_publish_retry_seconds_refused(seconds: Any) -> None:
+    """Anything else is one problem showing the value, the range, and what it means."""
+    (problem,) = check_transport_options({"publish_retry_seconds": seconds})
+    assert problem.startswith(
+        f"broker_transport_options['publish_retry_seconds']={seconds!r} must be a number of "
+        "seconds from 0 to 300: how long the send of one copy of a task"
+    )
+    assert "0 tries once" in problem

@@ -52,9 +52,11 @@ __all__ = [
     "delay_fix",
     "delay_limit",
     "env_prefix",
+    "is_task",
     "refuse_late_message",
     "retry_delays",
     "seconds",
+    "task_fields",
     "transport_name",
     "visibility_timeout",
 ]
@@ -229,11 +231,48 @@ def retry_delays(task: Any) -> dict[str, float]:
 # -- the refusal ---------------------------------------------------------------------------
 
 
-def _eta(message: Mapping[str, Any]) -> datetime | None:
-    """Return when the task *message* (kombu's dict) is due, aware, or ``None`` if now."""
+def task_fields(message: Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Return the ``task``, ``id`` and ``eta`` of kombu's task *message*, as far as it has them.
+
+    Celery's task protocol 2 keeps them in the headers (``eta`` always, ``None`` when the
+    task is due now); protocol 1 in the body, which is decoded only then, and only from
+    JSON: a pickled body of protocol 1 is not read. A message that is not a task (an
+    event…) gives what it has, often nothing.
+    """
     headers = message.get("headers")
     headers = headers if isinstance(headers, Mapping) else {}
-    eta = headers["eta"] if "eta" in headers else _protocol_1_eta(message)
+    if "eta" in headers or ("task" in headers and "id" in headers):
+        return {key: headers.get(key) for key in ("task", "id", "eta")}
+    body = _json_body(message)
+    if not isinstance(body, Mapping):
+        return {}
+    return {key: body.get(key) for key in ("task", "id", "eta") if key in body}
+
+
+def is_task(fields: Mapping[str, Any]) -> bool:
+    """Tell whether :func:`task_fields` found a task: a name and an id."""
+    return fields.get("task") is not None and fields.get("id") is not None
+
+
+def _json_body(message: Mapping[str, Any]) -> Any:
+    """Return the decoded body of a JSON *message*, or ``None``."""
+    from kombu.serialization import loads
+
+    try:
+        return loads(
+            message.get("body"),
+            message.get("content-type"),
+            message.get("content-encoding"),
+            accept=["application/json"],
+        )
+    except Exception:
+        return None  # not a body we can read
+
+
+def _eta(fields: Mapping[str, Any]) -> datetime | None:
+    """Return when the task is due, aware, or ``None`` if it is due now."""
+    eta = fields.get("eta")
     if not eta:
         return None
     if isinstance(eta, str):
@@ -245,27 +284,6 @@ def _eta(message: Mapping[str, Any]) -> datetime | None:
         return None
     # Celery sends an aware ETA; a naive one is read as UTC, as Celery's worker reads it.
     return eta if eta.tzinfo is not None else eta.replace(tzinfo=timezone.utc)
-
-
-def _protocol_1_eta(message: Mapping[str, Any]) -> Any:
-    """
-    Return the ETA of a message of Celery's task protocol 1, which keeps it in the body.
-
-    Protocol 2 puts ``eta`` in the headers, always; only a message without it is decoded,
-    and only from JSON: a pickled body of protocol 1 is not checked.
-    """
-    from kombu.serialization import loads
-
-    try:
-        body = loads(
-            message.get("body"),
-            message.get("content-type"),
-            message.get("content-encoding"),
-            accept=["application/json"],
-        )
-    except Exception:
-        return None  # not a body we can read: not a task of protocol 1
-    return body.get("eta") if isinstance(body, Mapping) else None
 
 
 def refuse_late_message(
@@ -287,7 +305,8 @@ def refuse_late_message(
         VisibilityTimeoutError: Naming the task, its delay, the limit and the fix.
 
     """
-    eta = _eta(message)
+    fields = task_fields(message)
+    eta = _eta(fields)
     if eta is None:
         return
     timeout = visibility_timeout(transport, options)
@@ -297,8 +316,7 @@ def refuse_late_message(
     limit = delay_limit(timeout)
     if delay <= limit:
         return
-    headers = message.get("headers") or {}
-    name = str(headers.get("task") or "?")
+    name = str(fields.get("task") or "?")
     prefix = str((options or {}).get(ENV_PREFIX_OPTION) or "CELERY_")
     shorter = f"Send it with a countdown or ETA of at most {seconds(limit)} s"
     fix = delay_fix(delay, shorter, transport, prefix)

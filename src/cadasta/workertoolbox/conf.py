@@ -373,7 +373,8 @@ class Config(Mapping[str, Any]):
             )
         # The library's own transport in place of kombu's, where it has one (see publish/).
         chosen = transport_alias(transport) if transport is not None else scheme
-        ours = transport_for(chosen) if isinstance(transport, str) or url else None
+        # A transport class of the user's own is kept as it is.
+        ours = transport_for(chosen) if transport is None or isinstance(transport, str) else None
         if ours is not None:
             self.broker_transport = ours
         elif transport is None:

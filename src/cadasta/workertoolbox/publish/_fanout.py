@@ -28,7 +28,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._delivery import refuse_late_message
+from .._delivery import is_task, refuse_late_message, task_fields
 from ..exceptions import PublishError, ToolboxError
 
 __all__ = ["MONITOR_BINDING", "FanOutChannel", "copy_message"]
@@ -41,15 +41,20 @@ MONITOR_BINDING = "#"
 
 def copy_message(message: Mapping[str, Any]) -> dict[str, Any]:
     """
-    Return a copy of kombu's *message* that a transport may change as it sends it.
+    Return a copy of kombu's *message* that a transport or a consumer may change.
 
     kombu's SQS transport takes ``message_attributes`` out of the properties of the
-    message it sends; each copy (and each attempt) gets properties of its own.
+    message it sends, and the memory transport hands the dict itself to the consumer:
+    each copy (and each attempt) gets headers, properties and delivery info of its own.
+    The body, a string, is shared.
     """
     properties = dict(message.get("properties") or {})
     if isinstance(properties.get("delivery_info"), Mapping):
         properties["delivery_info"] = dict(properties["delivery_info"])
-    return {**message, "properties": properties}
+    copy = {**message, "properties": properties}
+    if isinstance(message.get("headers"), Mapping):
+        copy["headers"] = dict(message["headers"])
+    return copy
 
 
 class FanOutChannel:
@@ -69,32 +74,33 @@ class FanOutChannel:
     ) -> Any:
         """Refuse a late task, then send the message's copies one by one, the monitor's first."""
         transport = self.connection
+        fields = task_fields(message)  # before the body is encoded for the transport
         refuse_late_message(message, str(transport.driver_type), transport.client.transport_options)
         if not exchange:  # the default exchange: the routing key names the queue
             return super().basic_publish(message, exchange, routing_key, **kwargs)  # type: ignore[misc]
         if self._exchange_type(exchange) != "topic":
-            if _is_task(message) and not self._lookup(exchange, routing_key):  # type: ignore[attr-defined]
-                raise self._publish_error(message, (), (), None, exchange, routing_key)
+            if is_task(fields) and not self._lookup(exchange, routing_key):  # type: ignore[attr-defined]
+                raise self._publish_error(fields, (), (), None, exchange, routing_key)
             return super().basic_publish(message, exchange, routing_key, **kwargs)  # type: ignore[misc]
         self._inplace_augment_message(message, exchange, routing_key)  # type: ignore[attr-defined]
         queues = self.destinations(exchange, routing_key)
         if not queues:
-            if _is_task(message):
-                raise self._publish_error(message, (), (), None, exchange, routing_key)
+            if is_task(fields):
+                raise self._publish_error(fields, (), (), None, exchange, routing_key)
             return None  # not a task (an event…): nobody listens, as kombu has it
         try:
             copies = self.prepare_copies(message, queues)
         except ToolboxError:
             raise
         except Exception as error:
-            raise self._publish_error(message, (), queues, error) from error
+            raise self._publish_error(fields, (), queues, error) from error
         delivered: list[str] = []
         for position, (queue, copy) in enumerate(copies):
             try:
                 self.send_copy(queue, copy)
             except Exception as error:
                 missing = [name for name, _ in copies[position:]]
-                raise self._publish_error(message, delivered, missing, error) from error
+                raise self._publish_error(fields, delivered, missing, error) from error
             delivered.append(queue)
         return None
 
@@ -130,9 +136,13 @@ class FanOutChannel:
         """Return the name the broker knows *queue* by (with SQS's prefix, say)."""
         return queue
 
+    def is_ambiguous_failure(self, error: BaseException) -> bool:
+        """Tell whether a copy whose send raised *error* may have arrived all the same."""
+        return False
+
     def _publish_error(
         self,
-        message: Mapping[str, Any],
+        fields: Mapping[str, Any],
         delivered: Sequence[str],
         missing: Sequence[str],
         cause: BaseException | None,
@@ -140,7 +150,7 @@ class FanOutChannel:
         routing_key: str = "",
     ) -> PublishError:
         """Build the error for a message that did not reach every queue, and log it."""
-        name, task_id = _task_of(message)
+        name, task_id = _task_of(fields)
         what = f"Task {name!r} (id {task_id})" if name is not None else "A message"
         held = [self.broker_queue_name(queue) for queue in delivered]
         lost = [self.broker_queue_name(queue) for queue in missing]
@@ -155,22 +165,15 @@ class FanOutChannel:
         else:
             problem = (
                 f"{what} was not sent to every queue: "
-                f"{_where(held, lost)}. The failure: {_describe(cause)}. {_advice(held)}"
+                f"{_where(held, lost)}. The failure: {_describe(cause)}. "
+                + _advice(held, lost[0], cause is not None and self.is_ambiguous_failure(cause))
             )
         logger.error("%s", problem)
         return PublishError(problem, task_name=name, task_id=task_id, delivered=held, missing=lost)
 
 
-def _is_task(message: Mapping[str, Any]) -> bool:
-    headers = message.get("headers")
-    return isinstance(headers, Mapping) and "task" in headers and "id" in headers
-
-
-def _task_of(message: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    headers = message.get("headers")
-    if not isinstance(headers, Mapping):
-        return None, None
-    name, task_id = headers.get("task"), headers.get("id")
+def _task_of(fields: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    name, task_id = fields.get("task"), fields.get("id")
     return (None if name is None else str(name), None if task_id is None else str(task_id))
 
 
@@ -184,18 +187,21 @@ def _where(held: Sequence[str], lost: Sequence[str]) -> str:
 
 
 def _describe(cause: BaseException | None) -> str:
-    if cause is None:
-        return "none"
-    text = str(cause).strip()
+    text = str(cause).strip().rstrip(".")
     return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
 
 
-def _advice(held: Sequence[str]) -> str:
-    if not held:
+def _advice(held: Sequence[str], failed: str, lost_answer: bool) -> str:
+    if lost_answer:
+        held_too = f"{_names(held)} holds it, and " if held else ""
         return (
-            "Nothing was sent (a call cut off after the broker stored the copy may have "
-            "left one): sending the task again is safe."
+            f"The answer of the last call to {failed!r} was lost, so the broker may have "
+            f"stored that copy all the same: {held_too}{failed!r} may hold it already. "
+            "Look before sending the task again, which could make it run twice; tasks "
+            "that may run twice should be idempotent."
         )
+    if not held:
+        return "Nothing was sent: sending the task again is safe."
     return (
         "The platform's monitor has recorded a task that no worker will run unless it "
         "is sent again: send it again with the same task id (apply_async(task_id=...)), "

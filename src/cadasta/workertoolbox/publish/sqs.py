@@ -8,9 +8,15 @@ first, each copy once, a loud error), its channel
 - **retries one call alone.** A ``SendMessage`` that failed for a passing reason (a
   server error, throttling, a lost connection) is tried again, alone, with pauses of
   0.1 s doubling up to 1 s, until ``publish_retry_seconds`` (a transport option, 5 s by
-  default; 0 turns it off) have passed. Each try is one boto3 call, which botocore
-  itself retries as its ``client-config`` says. A failure that will not pass (access
+  default; 0 turns it off) have passed. Each try is one HTTP request: copies are sent
+  with a client of their own whose botocore retries are off, so the budget is the only
+  one (other calls keep botocore's retries). A failure that will not pass (access
   denied, a queue that does not exist, an invalid message) is not retried;
+- **retries a lost answer at most once on a standard queue.** A connection closed or a
+  read that timed out after the request was sent leaves it unknown whether SQS stored
+  the copy. A FIFO copy deduplicates, so it is retried as any passing failure; a copy
+  for a standard queue is retried once at most, so that at most one copy more reaches
+  the work queue, and the error then says the queue may hold it;
 - **deduplicates the monitor's copy.** The copy for a FIFO queue carries a
   ``MessageDeduplicationId`` derived from the task's id and retry count, the same at
   every try, so SQS keeps one copy even when a call that stored it lost its answer
@@ -39,6 +45,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from botocore.config import Config as BotocoreConfig
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from kombu.asynchronous.aws.sqs.message import AsyncMessage
@@ -53,6 +60,7 @@ __all__ = [
     "Channel",
     "Transport",
     "deduplication_id",
+    "is_lost_answer",
     "is_passing_failure",
     "message_size",
 ]
@@ -82,6 +90,11 @@ _THROTTLING_CODES = frozenset(
     }
 )
 
+#: How many times a standard queue's copy is tried again after a lost answer.
+_LOST_ANSWER_RETRIES = 1
+#: The client configuration of the calls that send copies: one HTTP request each.
+_SINGLE_TRY = BotocoreConfig(retries={"total_max_attempts": 1})
+
 _T = TypeVar("_T")
 
 
@@ -98,6 +111,19 @@ def is_passing_failure(error: BaseException) -> bool:
         return status >= 500 or status == 429 or code in _THROTTLING_CODES
     passing = (HTTPClientError, BotocoreConnectionError, ConnectionError, TimeoutError)
     return isinstance(error, passing)
+
+
+def is_lost_answer(error: BaseException) -> bool:
+    """
+    Tell whether a call that raised *error* may have been carried out by SQS.
+
+    A connection closed, or a read that timed out, after the request was sent: the
+    answer was lost, not necessarily the request. A connection that could not be made
+    (``EndpointConnectionError``, ``ConnectTimeoutError``) sent nothing.
+    """
+    if isinstance(error, (BotocoreConnectionError, ConnectionRefusedError)):
+        return False
+    return isinstance(error, (HTTPClientError, ConnectionError, TimeoutError))
 
 
 def deduplication_id(message: Mapping[str, Any]) -> str:
@@ -140,8 +166,10 @@ class Channel(FanOutChannel, SQS.Channel):
     """kombu's SQS channel with the library's send path (see the module's docstring)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
         self._maximum_sizes: dict[str, int] = {}
+        self._single_try_client: Any = None
+        self._sending_copy = False
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     @property
     def publish_retry_seconds(self) -> float:
@@ -168,26 +196,70 @@ class Channel(FanOutChannel, SQS.Channel):
 
     def send_copy(self, queue: str, message: dict[str, Any]) -> None:
         """Send one copy, retrying the call alone after a passing failure."""
-        self.retrying(
-            lambda: self._put(queue, copy_message(message)),
-            f"sending to SQS queue {self.broker_queue_name(queue)!r}",
-        )
+        self._sending_copy = True
+        try:
+            self.retrying(
+                lambda: self._put(queue, copy_message(message)),
+                f"sending to SQS queue {self.broker_queue_name(queue)!r}",
+                lost_answer_retries=None if queue.endswith(".fifo") else _LOST_ANSWER_RETRIES,
+            )
+        finally:
+            self._sending_copy = False
 
-    def retrying(self, call: Callable[[], _T], what: str) -> _T:
+    def is_ambiguous_failure(self, error: BaseException) -> bool:
+        """Tell whether the failed call may have stored its copy (its answer was lost)."""
+        return is_lost_answer(error)
+
+    def sqs(self, queue: str | None = None) -> Any:
+        """
+        Return kombu's SQS client, or, while a copy is sent, one that tries each call once.
+
+        The single-try client is built once per channel, as kombu builds its own, with the
+        ``client-config`` transport option and botocore's retries off. Predefined queues,
+        whose clients kombu builds apart, keep kombu's client.
+        """
+        client = super().sqs(queue)  # type: ignore[no-untyped-call]
+        if not self._sending_copy or self.predefined_queues:
+            return client
+        if self._single_try_client is None:
+            self._single_try_client = self._new_boto_client(
+                service="sqs",
+                region=self.region,
+                access_key_id=self.conninfo.userid,
+                secret_access_key=self.conninfo.password,
+                config=_SINGLE_TRY,
+            )
+        return self._single_try_client
+
+    def retrying(
+        self, call: Callable[[], _T], what: str, lost_answer_retries: int | None = None
+    ) -> _T:
         """
         Return what *call* returns, trying it again after a passing failure.
 
         Tries stop when the next would start after ``publish_retry_seconds``; the last
         failure is raised, as is at once a failure that will not pass.
+
+        Args:
+            call: The call, with no arguments.
+            what: What the call does, for the warnings.
+            lost_answer_retries: How many times a failure whose answer was lost
+                (:func:`is_lost_answer`) may be retried; any number when ``None``.
+
         """
         deadline = time.monotonic() + self.publish_retry_seconds
         pause = _FIRST_PAUSE
+        lost_answers = 0
         while True:
             try:
                 return call()
             except Exception as error:
                 if not is_passing_failure(error) or time.monotonic() + pause > deadline:
                     raise
+                if is_lost_answer(error):
+                    lost_answers += 1
+                    if lost_answer_retries is not None and lost_answers > lost_answer_retries:
+                        raise
                 logger.warning(
                     "%s failed (%s: %s); trying again in %.1f s.",
                     what[:1].upper() + what[1:],
