@@ -20,6 +20,7 @@ from kombu.transport import memory
 
 from cadasta.workertoolbox.conf import Config
 from tests.task_modules import worker
+from tests.integration.services import FakeSentry
 
 
 @pytest.fixture(autouse=True)
@@ -91,6 +92,13 @@ def make_app(make_config: Callable[..., Config]) -> Iterator[Callable[..., Celer
     yield make
     for app in apps:
         app.close()
+
+
+@pytest.fixture
+def fake_sentry() -> Iterator[FakeSentry]:
+    """A Sentry endpoint on loopback that keeps the envelopes it receives."""
+    with FakeSentry() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -322,6 +322,14 @@ CATALOGUE = [
     case("log-dir-cannot-hold-files", "LOG_DIR", "'/dev/null/logs'",
          "to a folder this process can write to",
          settings={"LOG_DIR": "/dev/null/logs", "SETUP_FILE_LOGGING": True}),
+    case("log-file-mode-in-decimal", "CELERY_LOG_FILE_MODE", "LOG_FILE_MODE=600",
+         "in octal, such as 0o600", environ={"CELERY_LOG_FILE_MODE": "600"}),
+    case("log-file-mode-the-owner-cannot-write", "LOG_FILE_MODE", "=256",
+         "let the owner read and write", settings={"LOG_FILE_MODE": 0o400}),
+    case("log-file-mode-a-string", "LOG_FILE_MODE", "'0o600'", "in octal, such as 0o600",
+         settings={"LOG_FILE_MODE": "0o600"}),
+    case("log-file-mode-a-bool", "LOG_FILE_MODE", "True", "in octal, such as 0o600",
+         settings={"LOG_FILE_MODE": True}),
     case("sentry-dsn-without-the-extra", "SENTRY_DSN", MASKED, INSTALL,
          settings={"SENTRY_DSN": DSN}, hidden=("sentry_sdk",)),
     case("sentry-dsn-without-the-extra-from-the-environment", "CELERY_SENTRY_DSN", MASKED,
@@ -330,6 +338,8 @@ CATALOGUE = [
          "Set SENTRY_DSN", settings={"SETUP_SENTRY_LOGGING": True}),
     case("sentry-logging-a-string", "SETUP_SENTRY_LOGGING", "'off'", "give True or False",
          settings={"SETUP_SENTRY_LOGGING": "off"}),
+    case("sentry-local-variables-a-string", "SENTRY_INCLUDE_LOCAL_VARIABLES", "'yes'",
+         "give True or False", settings={"SENTRY_INCLUDE_LOCAL_VARIABLES": "yes"}),
     case("sentry-dsn-malformed", "SENTRY_DSN", MASKED,
          "of the form https://<key>@<host>/<project id>",
          settings={"SENTRY_DSN": f"{SECRET}@127.0.0.1:9/1"}),
@@ -552,7 +562,7 @@ def _side_effects_contained() -> Iterator[None]:
         return real_init(*args, **{**kwargs, "transport": _DiscardingTransport})
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_logging, "configure_file_logging", lambda log_dir: None)
+        patch.setattr(_logging, "configure_file_logging", lambda *args: None)
         patch.setattr(sentry_sdk, "init", init)
         try:
             yield

@@ -41,6 +41,9 @@ _WILDCARDS = ("*", "#")
 _PORT = re.compile(r"[0-9]{1,5}")
 #: What cannot stand in the host part of a URL.
 _NOT_IN_HOST = re.compile(r"[\s/?#@]")
+#: The permission bits of a file, and those its owner needs to log to it.
+_MOST_PERMISSIONS = 0o777
+_OWNER_READ_WRITE = 0o600
 
 
 def sqs_queue_name(prefix: str, name: str) -> str:
@@ -371,12 +374,26 @@ def check_library_variables(config: Mapping[str, Any]) -> list[str]:
         problem(
             "RESULT_DB_PORT", "is not a port number", "a whole number from 1 to 65535, e.g. 5432"
         )
-    for name in ("SETUP_FILE_LOGGING", "SETUP_SENTRY_LOGGING"):
+    for name in ("SETUP_FILE_LOGGING", "SETUP_SENTRY_LOGGING", "SENTRY_INCLUDE_LOCAL_VARIABLES"):
         if not isinstance(config.get(name), bool):
             problem(name, f"is of type {type(config.get(name)).__name__}", "True or False")
     log_dir = config.get("LOG_DIR")
     if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir) or "\0" in str(log_dir):
         problem("LOG_DIR", "is not a folder", "the path of a folder for the log files, e.g. 'logs'")
+    mode = config.get("LOG_FILE_MODE")
+    if (
+        isinstance(mode, bool)
+        or not isinstance(mode, int)
+        or not 0 <= mode <= _MOST_PERMISSIONS
+        or mode & _OWNER_READ_WRITE != _OWNER_READ_WRITE
+    ):
+        problem(
+            "LOG_FILE_MODE",
+            "is not the permissions of a log file",
+            "permissions that let the owner read and write, in octal, such as 0o600 (the "
+            "owner alone, the default) or 0o640 (its group reads too); 600 is decimal, "
+            "another mode",
+        )
     for name in ("SENTRY_DSN", "SENTRY_NAME", "SENTRY_ENVIRONMENT", "SENTRY_RELEASE"):
         if config.get(name) is not None and not isinstance(config.get(name), str):
             problem(name, f"is of type {type(config.get(name)).__name__}", "a string, or nothing")

@@ -26,9 +26,10 @@ from ._delivery import (
     at_least_once_problems,
 )
 from ._environment import Environment, parse_value
+from ._logging import DEFAULT_FILE_MODE
 from ._result_backend import build_result_backend, render_result_backend
 from ._routing import TaskRouter, check_message_group
-from ._secrets import masked, protect
+from ._secrets import masked, protect, secret_values
 from ._topology import Topology
 from ._validation import (
     check_broker_url,
@@ -62,10 +63,12 @@ LIBRARY_VARIABLES: Mapping[str, Any] = {
     "AT_LEAST_ONCE": False,
     "SETUP_FILE_LOGGING": False,
     "LOG_DIR": "logs",
+    "LOG_FILE_MODE": DEFAULT_FILE_MODE,
     "SENTRY_DSN": None,
     "SENTRY_NAME": None,
     "SENTRY_ENVIRONMENT": None,
     "SENTRY_RELEASE": None,
+    "SENTRY_INCLUDE_LOCAL_VARIABLES": False,
 }
 
 _DEFAULT_TRANSPORT_OPTIONS: Mapping[str, Any] = {
@@ -216,10 +219,12 @@ class Config(Mapping[str, Any]):
     AT_LEAST_ONCE: bool
     SETUP_FILE_LOGGING: bool
     LOG_DIR: str
+    LOG_FILE_MODE: int
     SENTRY_DSN: str | None
     SENTRY_NAME: str | None
     SENTRY_ENVIRONMENT: str | None
     SENTRY_RELEASE: str | None
+    SENTRY_INCLUDE_LOCAL_VARIABLES: bool
     SETUP_SENTRY_LOGGING: bool
     # The Celery settings the configuration itself reads back.
     task_default_exchange: str
@@ -562,15 +567,19 @@ class Config(Mapping[str, Any]):
         if self.SETUP_FILE_LOGGING:
             from ._logging import configure_file_logging
 
-            configure_file_logging(self.LOG_DIR)
+            configure_file_logging(self.LOG_DIR, self.LOG_FILE_MODE)
         if self.SETUP_SENTRY_LOGGING:
             from ._sentry import init_sentry
 
+            # The library's defaults are public: masking 'cadasta' would hide module names.
+            public = {value for value in LIBRARY_VARIABLES.values() if isinstance(value, str)}
             init_sentry(
                 dsn=self.SENTRY_DSN,
                 name=self.SENTRY_NAME,
                 environment=self.SENTRY_ENVIRONMENT,
                 release=self.SENTRY_RELEASE,
+                secrets=secret_values(self) - public,
+                include_local_variables=self.SENTRY_INCLUDE_LOCAL_VARIABLES,
             )
 
 
