@@ -19,8 +19,8 @@ from kombu import pools
 from kombu.transport import memory
 
 from cadasta.workertoolbox.conf import Config
-from tests.task_modules import worker
 from tests.integration.services import FakeSentry
+from tests.task_modules import worker
 
 
 @pytest.fixture(autouse=True)

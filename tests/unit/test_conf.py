@@ -1139,7 +1139,9 @@ def test_the_queue_name_prefix_option_is_the_prefix_names_are_checked_with(
 ) -> None:
     """A long QUEUE_PREFIX is fine when the option gives SQS a short prefix, and not otherwise."""
     long_prefix = "p" * 70
-    config = make_config(QUEUE_PREFIX=long_prefix, broker_transport_options={"queue_name_prefix": "x-"})
+    config = make_config(
+        QUEUE_PREFIX=long_prefix, broker_transport_options={"queue_name_prefix": "x-"}
+    )
     assert config["broker_transport_options"]["queue_name_prefix"] == "x-"
     with pytest.raises(ConfigError, match="SQS accepts at most 80"):
         make_config(QUEUE_PREFIX="dev", broker_transport_options={"queue_name_prefix": "x" * 76})
