@@ -202,6 +202,12 @@ def test_readable(value: object, expected: str) -> None:
     assert repr(readable(value)) == expected
 
 
+@pytest.mark.parametrize(("value", "expected"), [(0o640, "0o640"), (True, "True"), ("x", "'x'")])
+def test_shown_value_shows_permissions_in_octal(value: object, expected: str) -> None:
+    """LOG_FILE_MODE is shown as it is written, in octal: 0o600, not 384."""
+    assert shown_value("LOG_FILE_MODE", value) == expected
+
+
 def test_shown_value_wraps_long_values() -> None:
     """A value longer than a line is pretty-printed on several lines."""
     value = tuple(f"project.module_{index}.tasks" for index in range(8))

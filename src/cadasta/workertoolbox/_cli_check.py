@@ -165,6 +165,7 @@ def check(
             "configured_with_config": note is None,
             "conforms": conforms,
             "task_modules": {
+                "as_worker": modules.as_worker,
                 "requested": list(modules.requested),
                 "loaded": list(modules.loaded),
                 "failed": [{"module": name, "error": error} for name, error in modules.failed],

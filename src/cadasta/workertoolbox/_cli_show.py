@@ -40,11 +40,15 @@ LIBRARY_NAMES: tuple[str, ...] = ("ENV_PREFIX", *LIBRARY_VARIABLES, "SETUP_SENTR
 _NOT_SETTINGS = frozenset({"deprecated_settings"})
 #: Settings Celery reads from ``CELERY_<NAME>`` ahead of any configuration.
 _CELERY_ENVIRONMENT = ("broker_url", "result_backend")
+#: Permissions, shown in octal as they are written.
+_OCTAL = frozenset({"LOG_FILE_MODE"})
 _WIDTH = 100
 
 
 def shown_value(name: str, value: object) -> str:
     """Return *value* as ``show`` prints it for the setting *name*, secrets masked."""
+    if name in _OCTAL and isinstance(value, int) and not isinstance(value, bool):
+        return oct(value)
     value = protect(name, value)
     # Celery masks a flag or a number whose name matches (database_create_tables_at_setup),
     # which hides nothing secret; masked() still masks one named like a password.

@@ -229,12 +229,19 @@ class ConformanceChecks(_Checks):
             )
         if modules.failed:
             listed = "\n  - ".join(f"{name!r}: {error}" for name, error in modules.failed)
+            loaded = f"Loaded: {', '.join(modules.loaded) or 'none'}."
+            if not modules.as_worker:
+                self.fail(
+                    f"{len(modules.failed)} task module(s) named for the check failed to "
+                    f"import:\n  - {listed}\nFix the module, or the name given as "
+                    f"task_modules (toolbox check --module). {loaded}"
+                )
+            variable = f"{env_prefix(self.app)}IMPORTS"
             self.fail(
                 f"{len(modules.failed)} task module(s) of the app failed to import, so a "
                 f"worker would not start, or would run without their tasks:\n  - {listed}\n"
                 "Fix the module, or the name in imports/include (Config(imports=(...)) or "
-                "the CELERY_IMPORTS variable). Loaded: "
-                f"{', '.join(modules.loaded) or 'none'}."
+                f"the {variable} variable). {loaded}"
             )
 
     # -- settings -----------------------------------------------------------------------

@@ -7,11 +7,13 @@ A check never raises: the configuration gathers every problem and raises one
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import string
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._secrets import MASK, masked, masked_text
 from ._sentry import _MISSING_DSN
@@ -39,6 +41,9 @@ _WILDCARDS = ("*", "#")
 _PORT = re.compile(r"[0-9]{1,5}")
 #: What cannot stand in the host part of a URL.
 _NOT_IN_HOST = re.compile(r"[\s/?#@]")
+#: The permission bits of a file, and those its owner needs to log to it.
+_MOST_PERMISSIONS = 0o777
+_OWNER_READ_WRITE = 0o600
 
 
 def sqs_queue_name(prefix: str, name: str) -> str:
@@ -198,9 +203,18 @@ def check_broker_url(url: Any, source: str) -> list[str]:
     if not isinstance(url, str) or "://" not in url:
         return []
     scheme, _, rest = url.partition("://")
-    userinfo, at, hostpart = rest.rpartition("@")
-    if not at or not _NOT_IN_USERINFO.intersection(userinfo):
-        return []
+    hostpart = rest.rpartition("@")[2]
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # an unbalanced '[' or ']' in the user part
+        netloc = None
+    if netloc is not None:
+        # An '@' past the network location, with none in it: the user part was cut short
+        # by a '/', '?' or '#' ('amqp://u:p@host/vhost@x', an '@' of the vhost, is fine).
+        cut_short = "@" not in netloc and "@" in rest[len(netloc) :]
+        userinfo = netloc.rpartition("@")[0]
+        if not cut_short and not _NOT_IN_USERINFO.intersection(userinfo):
+            return []
     return [
         f"{source}={scheme}://{MASK}@{hostpart} has a user or password (an SQS access key "
         "or secret key) holding a character that ends it early: '/', '?', '#', '@', '[', "
@@ -252,7 +266,8 @@ _LONGEST_PUBLISH_RETRY = 300
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """Tell whether *value* is a finite number (not a bool, not NaN, not infinite)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_transport_options(value: Any, transport: str = "sqs") -> list[str]:
@@ -367,12 +382,26 @@ def check_library_variables(config: Mapping[str, Any]) -> list[str]:
         problem(
             "RESULT_DB_PORT", "is not a port number", "a whole number from 1 to 65535, e.g. 5432"
         )
-    for name in ("SETUP_FILE_LOGGING", "SETUP_SENTRY_LOGGING"):
+    for name in ("SETUP_FILE_LOGGING", "SETUP_SENTRY_LOGGING", "SENTRY_INCLUDE_LOCAL_VARIABLES"):
         if not isinstance(config.get(name), bool):
             problem(name, f"is of type {type(config.get(name)).__name__}", "True or False")
     log_dir = config.get("LOG_DIR")
     if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir) or "\0" in str(log_dir):
         problem("LOG_DIR", "is not a folder", "the path of a folder for the log files, e.g. 'logs'")
+    mode = config.get("LOG_FILE_MODE")
+    if (
+        isinstance(mode, bool)
+        or not isinstance(mode, int)
+        or not 0 <= mode <= _MOST_PERMISSIONS
+        or mode & _OWNER_READ_WRITE != _OWNER_READ_WRITE
+    ):
+        problem(
+            "LOG_FILE_MODE",
+            "is not the permissions of a log file",
+            "permissions that let the owner read and write, in octal, such as 0o600 (the "
+            "owner alone, the default) or 0o640 (its group reads too); 600 is decimal, "
+            "another mode",
+        )
     for name in ("SENTRY_DSN", "SENTRY_NAME", "SENTRY_ENVIRONMENT", "SENTRY_RELEASE"):
         if config.get(name) is not None and not isinstance(config.get(name), str):
             problem(name, f"is of type {type(config.get(name)).__name__}", "a string, or nothing")

@@ -26,9 +26,10 @@ from ._delivery import (
     at_least_once_problems,
 )
 from ._environment import Environment, parse_value
+from ._logging import DEFAULT_FILE_MODE
 from ._result_backend import build_result_backend, render_result_backend
 from ._routing import TaskRouter, check_message_group
-from ._secrets import masked, protect
+from ._secrets import masked, protect, secret_values
 from ._topology import Topology
 from ._validation import (
     check_broker_url,
@@ -62,10 +63,12 @@ LIBRARY_VARIABLES: Mapping[str, Any] = {
     "AT_LEAST_ONCE": False,
     "SETUP_FILE_LOGGING": False,
     "LOG_DIR": "logs",
+    "LOG_FILE_MODE": DEFAULT_FILE_MODE,
     "SENTRY_DSN": None,
     "SENTRY_NAME": None,
     "SENTRY_ENVIRONMENT": None,
     "SENTRY_RELEASE": None,
+    "SENTRY_INCLUDE_LOCAL_VARIABLES": False,
 }
 
 _DEFAULT_TRANSPORT_OPTIONS: Mapping[str, Any] = {
@@ -219,10 +222,12 @@ class Config(Mapping[str, Any]):
     AT_LEAST_ONCE: bool
     SETUP_FILE_LOGGING: bool
     LOG_DIR: str
+    LOG_FILE_MODE: int
     SENTRY_DSN: str | None
     SENTRY_NAME: str | None
     SENTRY_ENVIRONMENT: str | None
     SENTRY_RELEASE: str | None
+    SENTRY_INCLUDE_LOCAL_VARIABLES: bool
     SETUP_SENTRY_LOGGING: bool
     # The Celery settings the configuration itself reads back.
     task_default_exchange: str
@@ -353,8 +358,28 @@ class Config(Mapping[str, Any]):
 
     @property
     def _queue_name_prefix(self) -> str:
+        """
+        The queue name prefix SQS will see.
+
+        The ``queue_name_prefix`` transport option when it is given (and valid), else
+        ``QUEUE_PREFIX`` and a dash.
+        """
+        option = self._given_queue_name_prefix()
+        if option is not None and not check_queue_name_prefix(option):
+            return option
         prefix = self.QUEUE_PREFIX
         return f"{prefix}-" if isinstance(prefix, str) and prefix else ""
+
+    def _given_queue_name_prefix(self) -> str | None:
+        """Return the ``queue_name_prefix`` transport option given, if it is a string."""
+        options = self._given.get("broker_transport_options")
+        if options is None:
+            try:
+                options = self._environment.get("broker_transport_options", {})
+            except ConfigError:
+                return None  # reported when the broker is set
+        prefix = options.get("queue_name_prefix") if isinstance(options, Mapping) else None
+        return prefix if isinstance(prefix, str) else None
 
     def _check_variables(self) -> list[str]:
         problems: list[str] = []
@@ -380,8 +405,13 @@ class Config(Mapping[str, Any]):
         return problems
 
     def _read_by_celery(self, setting: str) -> str | None:
-        """Return the environment value Celery itself would give *setting* precedence to."""
-        return self._environment.raw(_READ_BY_CELERY[setting])
+        """
+        Return the environment value Celery itself would give *setting* precedence to.
+
+        Celery reads an empty value as unset (``os.environ.get(...) or ...``), and so
+        does the configuration.
+        """
+        return self._environment.raw(_READ_BY_CELERY[setting]) or None
 
     def _set_broker(self) -> None:
         url = self._read_by_celery("broker_url")
@@ -421,20 +451,9 @@ class Config(Mapping[str, Any]):
             **given,
         }
         prefix = options["queue_name_prefix"]
-        if chosen == "sqs" and prefix != self._queue_name_prefix:
-            # The queue names were checked with QUEUE_PREFIX; SQS will see this prefix.
-            prefix_problems = check_queue_name_prefix(prefix)
-            if prefix_problems:
-                raise ConfigError(prefix_problems)
-            names, problems = check_queue_names(self.QUEUES, "QUEUES", prefix)
-            problems += check_platform_queue_name(self.PLATFORM_QUEUE_NAME, prefix, names)
-            if problems:
-                raise ConfigError(
-                    [
-                        f"{problem} (with broker_transport_options['queue_name_prefix']={prefix!r})"
-                        for problem in problems
-                    ]
-                )
+        if isinstance(prefix, str) and prefix != self._queue_name_prefix:
+            # The queue names were checked with QUEUE_PREFIX: SQS would refuse this one.
+            raise ConfigError(check_queue_name_prefix(prefix))
         if self.ENV_PREFIX != "CELERY_":
             options[ENV_PREFIX_OPTION] = self.ENV_PREFIX
         self.broker_transport_options = protect("broker_transport_options", options)
@@ -551,15 +570,19 @@ class Config(Mapping[str, Any]):
         if self.SETUP_FILE_LOGGING:
             from ._logging import configure_file_logging
 
-            configure_file_logging(self.LOG_DIR)
+            configure_file_logging(self.LOG_DIR, self.LOG_FILE_MODE)
         if self.SETUP_SENTRY_LOGGING:
             from ._sentry import init_sentry
 
+            # The library's defaults are public: masking 'cadasta' would hide module names.
+            public = {value for value in LIBRARY_VARIABLES.values() if isinstance(value, str)}
             init_sentry(
                 dsn=self.SENTRY_DSN,
                 name=self.SENTRY_NAME,
                 environment=self.SENTRY_ENVIRONMENT,
                 release=self.SENTRY_RELEASE,
+                secrets=secret_values(self) - public,
+                include_local_variables=self.SENTRY_INCLUDE_LOCAL_VARIABLES,
             )
 
 
