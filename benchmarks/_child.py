@@ -81,6 +81,8 @@ def _count_api_calls() -> Counter[str]:
 SAME_TRANSPORT_OPTIONS = {
     "region": AWS_REGION,
     "wait_time_seconds": 20,
+    # The library's channel reads it (kombu's ignores it); both sides carry it.
+    "turn_wait_time_seconds": 1,
     "visibility_timeout": 3600,
     "max_retries": 3,
     "interval_start": 0,
@@ -459,7 +461,8 @@ def suite(queues: int, tasks: int) -> dict[str, Any]:
 
     names = [f"q{index:04d}" for index in range(queues)]
     app = Celery("suite", set_as_current=False)
-    app.config_from_object(Config(environ={}, QUEUES=names, broker_url="memory://"))
+    # Its tasks are defined here: no task module for the suite to import (imports=()).
+    app.config_from_object(Config(environ={}, QUEUES=names, broker_url="memory://", imports=()))
     for index in range(tasks):
         app.task(name=f"{names[index % queues]}.task{index}", shared=False)(_noop)
     app.finalize(auto=True)

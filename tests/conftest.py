@@ -22,6 +22,10 @@ from cadasta.workertoolbox.conf import Config
 from tests.integration.services import FakeSentry
 from tests.task_modules import worker
 
+#: The sample worker project is a pytest session of its own (its own pytest.ini and app),
+#: run by tests/integration/test_plugin_project.py; this session does not collect it.
+collect_ignore = ["plugin_project"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_process_state() -> Iterator[None]:

@@ -24,6 +24,18 @@ def toolbox_worker_pool(request):
     return request.param
 
 
+class TestAPoolThatDoesNotExist:
+    """A pool of a misspelt name."""
+
+    @pytest.fixture
+    def toolbox_worker_pool(self):
+        """The pool asked for."""
+        return "gevnet"
+
+    def test_it_fails_naming_the_pools(self, toolbox_worker):
+        """Never runs: the fixture fails first."""
+
+
 def test_nothing_is_left_running():
     """Runs last: the workers of the failed tests are gone."""
     import os

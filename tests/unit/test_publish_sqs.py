@@ -868,3 +868,47 @@ def test_a_dict_goes_to_kombus_method_unchanged(
     with caplog.at_level(logging.WARNING):
         assert make_channel()._on_messages_ready(None, "dev-export", answer) == 0
     assert caplog.records == []
+
+
+# -- polling queues in turn (gevent, eventlet) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("queues", "options", "wait"),
+    [
+        pytest.param(2, {"wait_time_seconds": 20}, 1, id="several-queues-default"),
+        pytest.param(3, {"wait_time_seconds": 20, "turn_wait_time_seconds": 0}, 0, id="turn-0"),
+        pytest.param(2, {"wait_time_seconds": 5, "turn_wait_time_seconds": 10}, 5, id="min"),
+        pytest.param(2, {"wait_time_seconds": 20, "turn_wait_time_seconds": 20}, 20, id="turn-20"),
+        pytest.param(1, {"wait_time_seconds": 20}, 20, id="one-queue"),
+    ],
+)
+def test_a_poll_without_an_event_loop_waits_briefly_when_queues_take_turns(
+    make_channel: MakeChannel, queues: int, options: dict[str, Any], wait: int
+) -> None:
+    """
+    Several queues polled in turn: each poll waits turn_wait_time_seconds at most.
+
+    One queue keeps wait_time_seconds; so does every poll outside ``_get_bulk`` (an
+    event loop polls each queue on its own), before and after it.
+    """
+    channel = make_channel(**options)
+    channel._active_queues = [f"queue{n}" for n in range(queues)]
+    seen: list[tuple[Any, int]] = []
+
+    def receive(queue: str, max_number_of_messages: int, wait_time_seconds: Any) -> Any:
+        seen.append((wait_time_seconds, channel.wait_time_seconds))
+        return {"Messages": []}
+
+    channel._receive_message = receive
+    with pytest.raises(kombu_sqs.Empty):
+        channel._get_bulk("queue0")
+
+    assert seen == [(wait, wait)]
+    assert channel.wait_time_seconds == options["wait_time_seconds"]
+
+
+def test_the_wait_is_kombus_default_without_the_option(make_channel: MakeChannel) -> None:
+    """No wait_time_seconds given (Config gives 20): kombu's default."""
+    channel = make_channel()
+    assert channel.wait_time_seconds == kombu_sqs.Channel.default_wait_time_seconds

@@ -455,6 +455,23 @@ def test_wait_time_seconds_refused(seconds: Any, transport: str, limit: str) -> 
     ]
 
 
+@pytest.mark.parametrize("seconds", [0, 1, 20, 0.5, None])
+def test_turn_wait_time_seconds_accepted(seconds: float | None) -> None:
+    """From 0 to SQS's maximum wait of 20 s; None is the same as leaving it out."""
+    assert check_transport_options({"turn_wait_time_seconds": seconds}) == []
+
+
+@pytest.mark.parametrize("seconds", [-1, 21, "1", True, float("nan")])
+def test_turn_wait_time_seconds_refused(seconds: Any) -> None:
+    """Not a number, below 0 or above 20: the limits, what it does, and where to set it."""
+    assert check_transport_options({"turn_wait_time_seconds": seconds}) == [
+        f"broker_transport_options['turn_wait_time_seconds']={seconds!r} must be a number of "
+        "seconds from 0 to 20: how long one poll waits when a worker without an event loop "
+        "(gevent, eventlet) polls several queues in turn; a task on the next queue waits "
+        f"that long. {WHERE}"
+    ]
+
+
 @pytest.mark.parametrize("option", ["visibility_timeout", "wait_time_seconds"])
 def test_timeouts_that_are_not_a_number_are_refused(option: str) -> None:
     """float('nan') is no number of seconds: refused, as publish_retry_seconds refuses it."""

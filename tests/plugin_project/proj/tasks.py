@@ -1,5 +1,6 @@
 """The worker project's tasks: named after their work queue (export.*, msg.*)."""
 
+import time
 from typing import Any
 
 from celery import chain, chord, group
@@ -11,6 +12,12 @@ from proj.celery import app
 @app.task(name="export.render")
 def render(project_id: int) -> str:
     return f"project {project_id} rendered"
+
+
+@app.task(name="export.now")
+def now() -> float:
+    """When a worker ran it: the latency tests compare it with when it was sent."""
+    return time.time()
 
 
 @app.task(name="export.add")

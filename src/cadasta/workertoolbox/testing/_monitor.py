@@ -129,8 +129,9 @@ class MonitorReader:
         Receive and delete the messages on the monitor queue; return their records.
 
         Reading stops once the queue is empty and at least *expected* messages were read
-        by this call, or when *timeout* seconds have passed. Every record read is also
-        kept in :attr:`seen`.
+        by this call, or when *timeout* seconds have passed: with *expected* 0 (the
+        default) an empty queue returns at once, so give ``expected=1`` to wait up to
+        *timeout* for a message. Every record read is also kept in :attr:`seen`.
         """
         client = self.client
         url = client.get_queue_url(QueueName=self.queue_name)["QueueUrl"]

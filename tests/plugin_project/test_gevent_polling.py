@@ -1,0 +1,47 @@
+"""A gevent worker of two queues runs a task within 2 s of its sending (it took 20 s)."""
+
+import time
+
+import pytest
+from proj import tasks
+
+
+@pytest.fixture
+def toolbox_worker_pool():
+    return "gevent"
+
+
+@pytest.fixture
+def toolbox_worker_queues():
+    return ("celery", "export")
+
+
+def latencies(count):
+    """Send *count* tasks one after another, each once the last ran; how long each waited."""
+    found = []
+    for _ in range(count):
+        sent = time.time()
+        found.append(tasks.now.delay().get(timeout=30) - sent)
+    return found
+
+
+def test_with_the_default_settings(toolbox_live_app, toolbox_worker):
+    waited = latencies(3)
+    print(f"latencies: {' '.join(f'{s:.2f}' for s in waited)}")
+    assert max(waited) < 2, waited
+
+
+class TestTheControl:
+    """Each poll waits 4 s, as each waited 20 s before the fix: a task waits for the other queue."""
+
+    @pytest.fixture
+    def toolbox_transport_options(self):
+        """Each poll waits 4 s, whether queues take turns or not."""
+        return {"wait_time_seconds": 4, "turn_wait_time_seconds": 4}
+
+    def test_with_long_polls_taking_turns(self, toolbox_live_app, toolbox_worker):
+        """The second task, sent while the worker polls 'celery', waits for that poll."""
+        # The worker polls 'celery' right after it received the first task from 'export'.
+        waited = latencies(2)
+        print(f"latencies: {' '.join(f'{s:.2f}' for s in waited)}")
+        assert waited[1] > 2, waited
