@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +19,8 @@ from kombu import pools
 from kombu.transport import memory
 
 from cadasta.workertoolbox.conf import Config
+from tests.integration.services import FakeSentry
+from tests.task_modules import worker
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +95,13 @@ def make_app(make_config: Callable[..., Config]) -> Iterator[Callable[..., Celer
 
 
 @pytest.fixture
+def fake_sentry() -> Iterator[FakeSentry]:
+    """A Sentry endpoint on loopback that keeps the envelopes it receives."""
+    with FakeSentry() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
 def mocked_sqs() -> Iterator[Any]:
     """
     SQS inside the process, moto's, for the test's length: yields a boto3 SQS client.
@@ -106,3 +116,35 @@ def mocked_sqs() -> Iterator[Any]:
 
     with mock_aws():
         yield boto3.client("sqs", region_name="us-west-2")
+
+
+#: The package of task modules the conformance suite imports in tests.
+TASK_MODULES = "tests.task_modules"
+
+
+def _forget_task_modules() -> None:
+    """Remove the task modules of tests/task_modules from sys.modules, and the app."""
+    for name in [name for name in sys.modules if name.startswith(f"{TASK_MODULES}.")]:
+        if name != worker.__name__:
+            del sys.modules[name]
+    worker.app = None
+
+
+@pytest.fixture
+def task_modules() -> Iterator[Callable[[Celery], str]]:
+    """
+    Point the task modules of ``tests/task_modules`` at an app; yields the function that does.
+
+    It returns the package's name, to which the modules' names are relative
+    (``f"{package}.export_tasks"``). Their tasks register on that app when they are
+    imported, as a worker's do on the app they import. They are forgotten before and after
+    the test (``sys.modules``), so that each test's app gets them afresh.
+    """
+
+    def use(app: Celery) -> str:
+        worker.app = app
+        return TASK_MODULES
+
+    _forget_task_modules()
+    yield use
+    _forget_task_modules()

@@ -6,6 +6,8 @@ The real services the integration tests talk to, found or started here.
 - PostgreSQL: ``TEST_DATABASE_URL``, else the server on 127.0.0.1:5432, else a throwaway
   cluster started with ``initdb``/``pg_ctl`` where the binaries exist.
 - RabbitMQ: ``TEST_AMQP_URL``, else 127.0.0.1:5672 with guest/guest.
+- Sentry: :class:`FakeSentry`, an HTTP server on loopback that keeps the envelopes
+  sentry-sdk posts to it, so that tests see exactly what would reach Sentry.
 
 A missing service skips the tests that need it, except under ``CI=true``, where it
 fails them: CI must never pass by skipping.
@@ -14,6 +16,8 @@ fails them: CI must never pass by skipping.
 from __future__ import annotations
 
 import base64
+import gzip
+import http.server
 import json
 import logging
 import os
@@ -21,9 +25,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -321,3 +327,132 @@ def amqp_reachable(url: str) -> str | None:
     except Exception as error:  # any transport error means: not usable
         return f"{type(error).__name__}: {error}"
     return None
+
+
+# -- Sentry ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One envelope sentry-sdk posted: its HTTP headers, its header and its items."""
+
+    http_headers: dict[str, str]
+    header: dict[str, Any]
+    items: list[tuple[dict[str, Any], bytes]]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The error events (items of type ``event``), decoded."""
+        return [json.loads(payload) for header, payload in self.items if header["type"] == "event"]
+
+    @property
+    def payloads(self) -> bytes:
+        """Every item's payload, as sent: what the envelope carries besides its header."""
+        return b"\n".join(payload for _, payload in self.items)
+
+
+def parse_envelope(body: bytes, http_headers: dict[str, str]) -> Envelope:
+    """Parse Sentry's envelope format: a JSON header line, then items (header, payload)."""
+    first, _, rest = body.partition(b"\n")
+    items: list[tuple[dict[str, Any], bytes]] = []
+    while rest.strip():
+        line, _, rest = rest.partition(b"\n")
+        item_header = json.loads(line)
+        if "length" in item_header:
+            payload, rest = rest[: item_header["length"]], rest[item_header["length"] :]
+            rest = rest.removeprefix(b"\n")
+        else:
+            payload, _, rest = rest.partition(b"\n")
+        items.append((item_header, payload))
+    return Envelope(http_headers, json.loads(first), items)
+
+
+class _EnvelopeHandler(http.server.BaseHTTPRequestHandler):
+    """Keep every envelope posted, decompressed; answer 200 as Sentry does."""
+
+    server: _FakeSentryServer
+
+    def do_POST(self) -> None:
+        """Keep the envelope."""
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        encoding = self.headers.get("Content-Encoding", "")
+        if encoding == "gzip":
+            body = gzip.decompress(body)
+        elif encoding == "deflate":
+            body = zlib.decompress(body)
+        elif encoding == "br":
+            import brotli  # type: ignore[import-not-found]
+
+            body = brotli.decompress(body)
+        with self.server.lock:
+            self.server.bodies.append((dict(self.headers), body))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Log nothing."""
+
+
+class _FakeSentryServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _EnvelopeHandler)
+        self.lock = threading.Lock()
+        self.bodies: list[tuple[dict[str, str], bytes]] = []
+
+
+class FakeSentry:
+    """
+    A Sentry endpoint on loopback that keeps what it receives.
+
+    Give processes :attr:`dsn`; sentry-sdk posts its envelopes to
+    ``/api/<project>/envelope/``, which this server keeps, decompressed, in the order they
+    arrive. Nothing leaves the machine.
+    """
+
+    def __init__(self, key: str = "fakesentrykey") -> None:
+        #: The public key of :attr:`dsn`; it travels in every request's auth header.
+        self.key = key
+        self._server = _FakeSentryServer()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeSentry:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def dsn(self) -> str:
+        """The DSN that sends events here."""
+        return f"http://{self.key}@127.0.0.1:{self._server.server_address[1]}/1"
+
+    @property
+    def envelopes(self) -> list[Envelope]:
+        """Every envelope received so far."""
+        with self._server.lock:
+            bodies = list(self._server.bodies)
+        return [parse_envelope(body, headers) for headers, body in bodies]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every error event received so far."""
+        return [event for envelope in self.envelopes for event in envelope.events]
+
+    def wait_for(self, condition: Callable[[list[dict[str, Any]]], bool], timeout: float) -> None:
+        """Wait until *condition* holds for the events received; fail after *timeout*."""
+        deadline = time.monotonic() + timeout
+        while not condition(self.events):
+            if time.monotonic() > deadline:
+                pytest.fail(f"Sentry did not receive the events expected: {self.events}")
+            time.sleep(0.1)
+
+    def clear(self) -> None:
+        """Forget what was received."""
+        with self._server.lock:
+            self._server.bodies.clear()

@@ -66,6 +66,20 @@ def result_db_variables(database_url: str, role: str, password: str) -> dict[str
     }
 
 
+def other_database_warnings(stderr: str, role: str) -> tuple[list[str], list[str]]:
+    """
+    Split *stderr* into the warning about the other databases *role* may reach, and the rest.
+
+    Every role may connect to every database of a cluster left at PostgreSQL's defaults,
+    and which databases the test cluster holds is not this test's business.
+    """
+    prefix = f"Warning: role {role!r} can connect to other databases of the cluster: "
+    lines = stderr.splitlines()
+    return [line for line in lines if line.startswith(prefix)], [
+        line for line in lines if not line.startswith(prefix)
+    ]
+
+
 def app_for(variables: dict[str, str]) -> Celery:
     """An app configured with Config from *variables* alone."""
     app = Celery("cli", set_as_current=False)
@@ -118,7 +132,10 @@ def test_provision_gives_the_workers_role_their_password(
         },
     )
     assert completed.returncode == 0, completed.stderr
-    assert completed.stderr == ""
+    databases, others = other_database_warnings(completed.stderr, role)
+    assert others == []
+    assert len(databases) == 1
+    assert "REVOKE CONNECT ON DATABASE … FROM PUBLIC" in databases[0]
     database = make_url(database_url).database
     assert completed.stdout.splitlines() == [
         f"Provisioned the result tables of database {database!r}, schema 'public', for role "
@@ -194,7 +211,7 @@ def test_provision_warns_about_what_needs_a_second_look(
         "  role: created, without a password (give one with --password-from-env VAR)"
     )
     database = make_url(database_url).database
-    assert default.stderr.splitlines() == [
+    assert other_database_warnings(default.stderr, backend_role)[1] == [
         "Warning: the role got the default password of RESULT_DB_PASS, which anyone can read "
         "in the library's source: set CELERY_RESULT_DB_PASS to a secret of your own for the "
         "workers and run this again.",
@@ -204,4 +221,54 @@ def test_provision_warns_about_what_needs_a_second_look(
         f"Warning: role {backend_role!r} can also reach table public.platform_things, through "
         "PUBLIC, a role it belongs to or an earlier grant; provisioning does not revoke that: "
         "review it.",
+    ]
+
+
+def test_provision_refuses_a_role_that_can_become_a_more_powerful_one(
+    database_url: str, make_role: Callable[[], str]
+) -> None:
+    """A member of pg_execute_server_program: one line naming the membership, exit 1."""
+    role = make_role()
+    run(database_url, f'CREATE ROLE "{role}" LOGIN')
+    run(database_url, f'GRANT pg_execute_server_program TO "{role}"')
+    completed = run_toolbox(
+        "good_app",
+        "provision-result-db",
+        "--admin-url",
+        database_url,
+        variables={
+            "CELERY_BROKER_URL": "memory://",
+            **result_db_variables(database_url, role, PASSWORD),
+        },
+    )
+    assert completed.returncode == 1
+    assert completed.stdout == ""
+    assert completed.stderr.count("\n") == 1
+    assert completed.stderr.startswith(
+        f"Error: role {role!r} is a member of 'pg_execute_server_program', which may run "
+        "programs on the database server (COPY … TO PROGRAM)"
+    )
+    assert f'REVOKE "pg_execute_server_program" FROM "{role}"' in completed.stderr
+    assert PASSWORD not in completed.stderr
+
+
+def test_provision_warns_about_cluster_privileges(
+    database_url: str, make_role: Callable[[], str]
+) -> None:
+    """CREATEDB and a predefined role that does not escape: a warning each, exit 0."""
+    role = make_role()
+    run(database_url, f'CREATE ROLE "{role}" LOGIN CREATEDB')
+    run(database_url, f'GRANT pg_signal_backend TO "{role}"')
+    app = app_for(result_db_variables(database_url, role, PASSWORD))
+    try:
+        result = invoke(app, "provision-result-db", "--admin-url", database_url)
+    finally:
+        app.close()
+    assert result.exit_code == 0, result.stderr
+    assert other_database_warnings(result.stderr, role)[1] == [
+        f"Warning: role {role!r} holds CREATEDB, with which it can create databases (ALTER "
+        f'ROLE "{role}" NOCREATEDB removes it); provisioning does not remove that: review it.',
+        f"Warning: role {role!r} holds the predefined role pg_signal_backend, whose members "
+        "may cancel and terminate other sessions; provisioning does not remove that: review "
+        "it.",
     ]

@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 
 from cadasta.workertoolbox._secrets import mask_url
 from cadasta.workertoolbox.demo import main
-from cadasta.workertoolbox.demo._app import create_app
+from cadasta.workertoolbox.demo._app import BackendUnavailable, create_app, prepare_result_backend
 from cadasta.workertoolbox.demo._endpoint import load_server_class, running_endpoint
 from cadasta.workertoolbox.demo._worker import WorkerFailed, running_worker
 
@@ -233,9 +233,121 @@ def test_demo_with_results_in_postgresql_as_json(
         rows = dict(connection.execute(query).all())
     assert {task_id: rows.get(task_id) for task_id in stored} == dict.fromkeys(stored, "SUCCESS")
     assert f"results go to {mask_url(backend)}" in result.stderr
+    assert "created the result database" not in result.stderr  # it existed
     password = make_url(database_url).password
     if password:
         assert str(password) not in result.stdout + result.stderr
+
+
+@pytest.fixture
+def missing_database(postgres_admin_url: str) -> Iterator[str]:
+    """The superuser URL of a database that does not exist yet; dropped afterwards."""
+    name = f"toolbox_missing_{uuid.uuid4().hex[:12]}"
+    try:
+        yield services.with_database(postgres_admin_url, name)
+    finally:
+        services.drop_database(postgres_admin_url, name)
+
+
+def test_demo_creates_a_missing_result_database(
+    moto: None, missing_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database the server does not have yet is created, and the results are stored there."""
+    assert main(["--result-backend", f"db+{missing_database}"]) == 0
+
+    out = capsys.readouterr().out
+    assert "created the result database, which did not exist" in out
+    assert_every_task_succeeded_with_its_copy(table_rows(out))
+    query = sa.text("SELECT count(*) FROM celery_taskmeta WHERE status = 'SUCCESS'")
+    engine = engine_for(missing_database)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(query) == 11  # all but celery.chord_unlock
+    finally:
+        engine.dispose()
+
+
+def test_a_missing_database_is_created_once(missing_database: str) -> None:
+    """The first preparation creates the database and Celery's tables; the next finds them."""
+    app = create_app("memory://", f"db+{missing_database}")
+    try:
+        assert prepare_result_backend(app) is True
+        assert prepare_result_backend(app) is False
+    finally:
+        app.close()
+    engine = engine_for(missing_database)
+    try:
+        assert {"celery_taskmeta", "celery_tasksetmeta"} <= set(
+            sa.inspect(engine).get_table_names()
+        )
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def login_role(postgres_admin_url: str) -> Iterator[str]:
+    """A role that may log in with the password ``Role-S3cret``, and nothing more; dropped."""
+    role = f"demo_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE ROLE \"{role}\" LOGIN PASSWORD 'Role-S3cret'")
+        yield role
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+        admin.dispose()
+
+
+def prepare_as(url: str, role: str) -> str:
+    """Prepare the demo's result database at *url* as *role*; return why it failed."""
+    as_role = make_url(url).set(username=role, password="Role-S3cret")
+    app = create_app("memory://", "db+" + as_role.render_as_string(hide_password=False))
+    try:
+        with pytest.raises(BackendUnavailable) as raised:
+            prepare_result_backend(app)
+    finally:
+        app.close()
+    message = str(raised.value)
+    assert "Role-S3cret" not in message
+    return message
+
+
+def test_a_missing_database_the_role_may_not_create_says_how_to_create_it(
+    postgres_admin_url: str, login_role: str
+) -> None:
+    """A role without CREATEDB gets the server's refusal and the commands that create it."""
+    name = f"toolbox_missing_{uuid.uuid4().hex[:12]}"
+    url = make_url(services.with_database(postgres_admin_url, name))
+
+    message = prepare_as(url.render_as_string(hide_password=False), login_role)
+
+    where = f"{url.host}:{url.port or 5432}"
+    assert message.startswith(
+        f"the result database {name!r} does not exist on {where}, and creating it as "
+        f"{login_role!r} failed (ProgrammingError: (psycopg2.errors.InsufficientPrivilege) "
+        "permission denied "
+    )
+    assert f"createdb -h {url.host} -p {url.port or 5432} -U postgres {name}" in message
+    assert f'CREATE DATABASE "{name}"' in message
+
+
+def test_a_database_the_role_may_not_connect_to_is_not_taken_for_a_missing_one(
+    database_url: str, login_role: str
+) -> None:
+    """The database exists: the demo reports why the connection failed, and creates nothing."""
+    name = make_url(database_url).database
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC')
+    finally:
+        engine.dispose()
+
+    message = prepare_as(database_url, login_role)
+
+    assert message.startswith("cannot use the result backend db+postgresql+psycopg2://")
+    assert f'permission denied for database "{name}"' in message
 
 
 def test_demo_without_moto_says_which_extra_to_install(temp_dir: Path, tmp_path: Path) -> None:

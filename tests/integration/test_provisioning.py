@@ -8,6 +8,7 @@ are cluster-wide, so each one is dropped afterwards with whatever it was granted
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -200,8 +201,12 @@ def test_a_worker_stores_and_reads_results_as_the_provisioned_role(
     Celery's database backend does, with or without ``result_extended``.
     """
     report = provision_result_db(database_url, role, password=PASSWORD)
-    assert report == ProvisionReport(
-        database=make_url(database_url).database,
+    database = make_url(database_url).database
+    # PostgreSQL lets PUBLIC connect to every database: the others of this cluster.
+    assert "postgres" in report.other_databases
+    assert database not in report.other_databases
+    assert dataclasses.replace(report, other_databases=()) == ProvisionReport(
+        database=database,
         schema="public",
         role=role,
         role_created=True,
@@ -715,3 +720,142 @@ def test_grants_postgresql_ignores_are_caught_and_everything_is_rolled_back(
         provision_result_db(as_role(database_url, creator), role, schema="results")
     assert "owner of the database and of the schema 'results'" in str(info.value)
     assert run(database_url, "SELECT to_regclass('results.celery_taskmeta') IS NULL") == [(True,)]
+
+
+# -- roles that can become more powerful ones --------------------------------------------
+
+#: How a role reached through membership escapes the result tables: the role to grant
+#: (a predefined one, or one made with the attribute), and what the refusal says of it.
+ESCAPES = {
+    "superuser": ("SUPERUSER", "which is a superuser"),
+    "createrole": ("CREATEROLE", "which has CREATEROLE"),
+    "bypassrls": ("BYPASSRLS", "which has BYPASSRLS"),
+    "replication": ("REPLICATION", "which has REPLICATION"),
+    "pg_execute_server_program": (None, "which may run programs on the database server"),
+    "pg_read_server_files": (None, "which may read files on the database server"),
+    "pg_write_server_files": (None, "which may write files on the database server"),
+    "pg_read_all_data": (None, "which may read every table of every database"),
+    "pg_write_all_data": (None, "which may write every table of every database"),
+}
+
+
+@pytest.mark.parametrize("through_a_team", [False, True], ids=["member", "member-of-a-member"])
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_a_role_that_can_become_a_more_powerful_one_is_refused(
+    database_url: str, make_role: Callable[..., str], escape: str, through_a_team: bool
+) -> None:
+    """
+    A role that reaches, through any chain of memberships, a role that escapes is refused.
+
+    A superuser, CREATEROLE, BYPASSRLS or REPLICATION role, or a predefined role that
+    reaches the server's files or programs or every table: SET ROLE would give the
+    workers' role its powers. One problem names the membership and how to revoke it;
+    nothing is created.
+    """
+    role = make_role()
+    run(database_url, f'CREATE ROLE "{role}" LOGIN')
+    attribute, what = ESCAPES[escape]
+    powerful = escape
+    if attribute is not None:
+        powerful = make_role(prefix=escape)
+        run(database_url, f'CREATE ROLE "{powerful}" NOLOGIN {attribute}')
+    member = role
+    if through_a_team:
+        team = make_role(prefix="team")
+        run(database_url, f'CREATE ROLE "{team}" NOLOGIN')
+        run(database_url, f'GRANT "{team}" TO "{role}"')
+        member = team
+    run(database_url, f'GRANT "{powerful}" TO "{member}"')
+
+    with pytest.raises(ConfigError) as info:
+        provision_result_db(database_url, role, password=PASSWORD)
+
+    (problem,) = info.value.problems
+    via = f" (through {team!r})" if through_a_team else ""
+    assert problem.startswith(f"role {role!r} is a member of {powerful!r}{via}, {what}")
+    assert f'SET ROLE "{powerful}"' in problem
+    assert f'REVOKE "{team if through_a_team else powerful}" FROM "{role}"' in problem
+    assert run(database_url, "SELECT to_regclass('celery_taskmeta') IS NULL") == [(True,)]
+    assert PASSWORD not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("attribute", "expected"),
+    [
+        ("BYPASSRLS", "has the BYPASSRLS attribute"),
+        ("REPLICATION", "has the REPLICATION attribute"),
+    ],
+)
+def test_a_role_that_bypasses_security_or_replicates_is_refused(
+    database_url: str, role: str, attribute: str, expected: str
+) -> None:
+    """A role with BYPASSRLS or REPLICATION itself is refused, with how to remove it."""
+    run(database_url, f'CREATE ROLE "{role}" LOGIN {attribute}')
+    with pytest.raises(ConfigError) as info:
+        provision_result_db(database_url, role)
+    (problem,) = info.value.problems
+    assert f"role {role!r} {expected}" in problem
+    assert f'ALTER ROLE "{role}" NO{attribute}' in problem
+
+
+def test_a_membership_granted_later_escapes_and_the_next_run_refuses_it(
+    database_url: str, role: str, make_role: Callable[..., str]
+) -> None:
+    """
+    The escape is real: a member of a superuser role alters the result table after SET ROLE.
+
+    Provisioning the same role again then refuses it.
+    """
+    provision_result_db(database_url, role, password=PASSWORD)
+    admins = make_role(prefix="admins")
+    run(database_url, f'CREATE ROLE "{admins}" NOLOGIN SUPERUSER')
+    run(database_url, f'GRANT "{admins}" TO "{role}"')
+    engine = sqlalchemy.create_engine(as_role(database_url, role), poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'SET ROLE "{admins}"')
+            connection.exec_driver_sql("ALTER TABLE celery_taskmeta ADD COLUMN escaped integer")
+    finally:
+        engine.dispose()
+
+    with pytest.raises(ConfigError, match=f"is a member of {admins!r}, which is a superuser"):
+        provision_result_db(database_url, role)
+
+
+def test_createdb_predefined_roles_and_other_databases_are_reported(
+    database_url: str,
+    postgres_admin_url: str,
+    role: str,
+    make_role: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """
+    What the role may do on the cluster besides escaping is reported and logged.
+
+    CREATEDB (the role's own, or a team's), predefined roles that do not escape, and the
+    other databases the role may connect to; a database whose CONNECT was revoked from
+    PUBLIC is not listed. Nothing is refused.
+    """
+    team = make_role(prefix="team")
+    run(database_url, f'CREATE ROLE "{role}" LOGIN CREATEDB')
+    run(database_url, f'CREATE ROLE "{team}" NOLOGIN CREATEDB')
+    run(database_url, f'GRANT "{team}", pg_signal_backend TO "{role}"')
+    closed = f"toolbox_{uuid.uuid4().hex[:12]}"
+    services.create_database(postgres_admin_url, closed)
+    try:
+        run(postgres_admin_url, f'REVOKE CONNECT ON DATABASE "{closed}" FROM PUBLIC')
+        with caplog.at_level(logging.WARNING, logger="cadasta.workertoolbox.provisioning"):
+            report = provision_result_db(database_url, role)
+    finally:
+        services.drop_database(postgres_admin_url, closed)
+    assert report.cluster_privileges == (
+        f'CREATEDB, with which it can create databases (ALTER ROLE "{role}" NOCREATEDB removes it)',
+        "the predefined role pg_signal_backend, whose members may cancel and terminate "
+        "other sessions",
+        f"CREATEDB through its membership in {team!r}",
+    )
+    assert "postgres" in report.other_databases
+    assert closed not in report.other_databases
+    assert make_url(database_url).database not in report.other_databases
+    assert f"Role {role!r} also holds: CREATEDB, with which it can create" in caplog.text
+    assert f"Role {role!r} can connect to other databases of the cluster: " in caplog.text

@@ -1,18 +1,27 @@
 """
-A secret given to the configuration shows nowhere a process prints or logs.
+A secret given to the configuration shows nowhere a process prints, logs or reports.
 
 One distinctive secret is the result database's password (``CELERY_RESULT_DB_PASS``),
-the password (the AWS secret key) of ``CELERY_BROKER_URL`` and the public key of
-``CELERY_SENTRY_DSN``, on loopback port 9 where nothing listens, so that nothing leaves
-the machine. A real worker starting at DEBUG level on the SQS endpoint, in a subprocess
-and in a thread, and the ``celery … toolbox show`` and ``check`` commands, never print it.
+the password (the AWS secret key) of the broker URL and a session token in
+``CELERY_BROKER_TRANSPORT_OPTIONS``; another is the key of ``CELERY_SENTRY_DSN``, a fake
+Sentry endpoint on loopback that keeps the envelopes it receives, so that nothing leaves
+the machine; a third is given to tasks as arguments.
 
-The rest (``repr``, Celery's listings, conformance failures, ``ConfigError``) is in
-``tests/unit/test_secrets_nowhere.py``.
+:data:`WORKERS` is the one table of the ways a real ``celery worker`` (a subprocess, at
+DEBUG level) meets them: starting (with Celery's ``--logfile`` or the library's file
+logging), failing to start with the result database down, running a task given secret
+arguments, a task that reads ``app.conf.broker_url``, a worker given its broker with
+``celery -b``. Every sink is checked for every one: standard output and error, the log
+files, and every envelope sent to Sentry. The ``celery … toolbox`` commands, and a worker
+in a thread, follow.
+
+The rest (``repr``, Celery's listings, conformance failures, ``ConfigError``, the forms a
+secret takes in a text) is in ``tests/unit/test_secrets_nowhere.py``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import subprocess
@@ -20,118 +29,265 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sentry_sdk
 from celery import Celery, _state
 from celery.contrib.testing.worker import start_worker
+from sqlalchemy.engine import make_url
 
 from cadasta.workertoolbox.conf import Config
 from tests.cli_apps.runner import REPO_ROOT, clean_environ, run_toolbox
 
-from .services import AWS_KEY, SQSEndpoint, free_port
+from .services import AWS_KEY, FakeSentry, SQSEndpoint, free_port
 
 SECRET = f"Sup3rS3cret-{uuid.uuid4().hex}"
+#: The key of the DSN: it must travel in the request's auth header, and nowhere else.
+DSN_KEY = f"dsnkey{uuid.uuid4().hex}"
+#: Given to tasks as arguments.
+TASK_SECRET = f"Task-Argument-{uuid.uuid4().hex}"
 DSN = f"https://{SECRET}@127.0.0.1:9/1"
 STARTUP_APP = "tests.integration.apps.startup_app"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
+EVENT_TIMEOUT = 20.0
 
 
-def secret_variables(endpoint: SQSEndpoint, prefix: str) -> dict[str, str]:
-    """The ``CELERY_*`` variables of a worker on *endpoint* that hold the secret thrice."""
+def assert_hidden(*texts: str, secrets: tuple[str, ...] = (SECRET, DSN_KEY)) -> None:
+    """Assert that none of *secrets* (the configuration's, by default) is in *texts*."""
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, text
+
+
+@dataclass(frozen=True)
+class Worker:
+    """
+    One way a worker meets the secrets: its variables, options, the tasks it is sent.
+
+    Attributes:
+        variables: Added to (or replacing) the secret variables.
+        arguments: Added to the ``worker`` command's.
+        broker_option: Give the broker with ``celery -b`` instead of CELERY_BROKER_URL.
+        tasks: ``(name, args, kwargs)`` of the tasks sent once it is ready.
+        local_variables: Turn Sentry's frame variables on (SENTRY_INCLUDE_LOCAL_VARIABLES).
+        exits: It exits by itself (it cannot start) instead of getting ready.
+        events: The types of the exceptions the events sent to Sentry must report.
+
+    """
+
+    variables: dict[str, str] = field(default_factory=dict)
+    arguments: tuple[str, ...] = ()
+    broker_option: bool = False
+    tasks: tuple[tuple[str, tuple[Any, ...], dict[str, Any]], ...] = ()
+    local_variables: bool = False
+    exits: bool = False
+    events: tuple[str, ...] = ()
+
+
+REFUSE = ("export.refuse", (TASK_SECRET, {"token": TASK_SECRET}), {"password": TASK_SECRET})
+REACH_BROKER = ("export.reach_broker", (), {})
+
+WORKERS = {
+    "start-up-with-celerys-logfile": Worker(arguments=("--logfile={folder}/worker.log",)),
+    "start-up-with-the-librarys-file-logging": Worker(
+        variables={"CELERY_SETUP_FILE_LOGGING": "true", "CELERY_LOG_DIR": "{folder}/logs"}
+    ),
+    "result-database-down-at-start": Worker(
+        variables={
+            "CELERY_RESULT_DB_PORT": "{free_port}",
+            "CELERY_DATABASE_CREATE_TABLES_AT_SETUP": "true",
+            "CELERY_RESULT_BACKEND_ALWAYS_RETRY": "false",
+        },
+        exits=True,
+        events=("OperationalError",),
+    ),
+    "result-database-down-at-start-with-frame-variables": Worker(
+        variables={
+            "CELERY_RESULT_DB_PORT": "{free_port}",
+            "CELERY_DATABASE_CREATE_TABLES_AT_SETUP": "true",
+            "CELERY_RESULT_BACKEND_ALWAYS_RETRY": "false",
+            "CELERY_SENTRY_INCLUDE_LOCAL_VARIABLES": "true",
+        },
+        local_variables=True,
+        exits=True,
+        events=("OperationalError",),
+    ),
+    "task-given-secret-arguments": Worker(tasks=(REFUSE,), events=("ExportRefused",)),
+    "task-reading-the-broker-url": Worker(tasks=(REACH_BROKER,), events=("ConnectionError",)),
+    "task-reading-the-broker-url-with-frame-variables": Worker(
+        variables={"CELERY_SENTRY_INCLUDE_LOCAL_VARIABLES": "true"},
+        tasks=(REACH_BROKER,),
+        local_variables=True,
+        events=("ConnectionError",),
+    ),
+    "broker-given-with-celery-b": Worker(
+        broker_option=True,
+        tasks=(REFUSE, REACH_BROKER),
+        events=("ExportRefused", "ConnectionError"),
+    ),
+}
+
+
+def secret_variables(
+    endpoint: SQSEndpoint, prefix: str, database_url: str, dsn: str
+) -> dict[str, str]:
+    """
+    The ``CELERY_*`` variables of a worker on *endpoint* that hold the secret.
+
+    The result database is *database_url*'s server, as its user, with the secret as
+    password (the test server trusts local connections).
+    """
+    database = make_url(database_url)
     return {
         "CELERY_BROKER_URL": f"sqs://{AWS_KEY}:{SECRET}@{endpoint.host}:{endpoint.port}",
+        "CELERY_BROKER_TRANSPORT_OPTIONS": f"{{'aws_session_token': '{SECRET}'}}",
         "CELERY_QUEUE_PREFIX": prefix,
         "CELERY_QUEUES": "['export', 'msg']",
+        "CELERY_RESULT_DB_USER": database.username or "postgres",
         "CELERY_RESULT_DB_PASS": SECRET,
-        "CELERY_RESULT_DB_HOST": "127.0.0.1",
-        "CELERY_RESULT_DB_PORT": str(free_port()),
-        "CELERY_SENTRY_DSN": DSN,
+        "CELERY_RESULT_DB_HOST": database.host or "127.0.0.1",
+        "CELERY_RESULT_DB_PORT": str(database.port or 5432),
+        "CELERY_RESULT_DB_NAME": str(database.database),
+        "CELERY_SENTRY_DSN": dsn,
         "CELERY_IMPORTS": "()",
     }
 
 
-def assert_hidden(*texts: str) -> None:
-    """Assert that the secret appears in none of *texts*."""
-    for text in texts:
-        assert SECRET not in text, text
+# -- a worker ---------------------------------------------------------------------------------
 
 
-# -- a worker's start-up --------------------------------------------------------------------
+class WorkerRun:
+    """A ``celery -A startup_app worker`` subprocess whose output goes to *folder*."""
 
+    def __init__(self, folder: Path, command: list[str], variables: dict[str, str]) -> None:
+        self.folder = folder
+        with (folder / "stdout").open("wb") as out, (folder / "stderr").open("wb") as err:
+            self.process = subprocess.Popen(
+                command, cwd=REPO_ROOT, env=clean_environ(variables), stdout=out, stderr=err
+            )
 
-def run_worker_until_ready(
-    variables: dict[str, str], arguments: list[str], folder: Path, hostname: str
-) -> str:
-    """
-    Start ``celery -A startup_app worker``, wait until it is ready, stop it.
-
-    Returns:
-        Everything it wrote: standard output, standard error and every file in *folder*
-        (its ``--logfile``, the library's log files).
-
-    """
-    stdout, stderr = folder / "stdout", folder / "stderr"
-    command = [sys.executable, "-m", "celery", "-A", STARTUP_APP, "worker", "--pool=solo",
-               "-Q", "export,celery", "--hostname", hostname, *arguments]  # fmt: skip
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=clean_environ(variables), stdout=out, stderr=err
-        )
-
-    def written() -> str:
-        files = sorted(path for path in folder.rglob("*") if path.is_file())
+    def written(self) -> str:
+        """Everything it wrote: standard output and error, and every file in its folder."""
+        files = sorted(path for path in self.folder.rglob("*") if path.is_file())
         return "\n".join(path.read_text(errors="replace") for path in files)
 
-    try:
+    def wait_until(self, text: str | None) -> None:
+        """Wait until it writes *text*, or, when *text* is ``None``, until it exits."""
         deadline = time.monotonic() + START_TIMEOUT
-        while f"{hostname} ready." not in written():
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the worker did not get ready ({process.poll()}):\n{written()}")
+        while (self.process.poll() is None) if text is None else (text not in self.written()):
+            if text is not None and self.process.poll() is not None:
+                pytest.fail(f"the worker exited ({self.process.poll()}):\n{self.written()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the worker did not get to {text!r}:\n{self.written()}")
             time.sleep(0.2)
-    finally:
-        process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        """Stop it with SIGTERM (a warm shutdown, which flushes Sentry), or kill it."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=STOP_TIMEOUT)
+            self.process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-    return written()
+            self.process.kill()
+            self.process.wait(timeout=STOP_TIMEOUT)
 
 
-@pytest.mark.parametrize(
-    "logging_by",
-    [
-        pytest.param("celery", id="celery-logfile"),
-        pytest.param("library", id="library-file-logging"),
-    ],
-)
-def test_worker_start_up_logs_hold_no_secret(
-    sqs_endpoint: SQSEndpoint, queue_prefix: str, tmp_path: Path, logging_by: str
+def sender(endpoint: SQSEndpoint, prefix: str) -> Celery:
+    """An app that sends tasks to the workers' queues (it holds no secret, reports nothing)."""
+    app = Celery("sender", set_as_current=False)
+    app.config_from_object(
+        Config(
+            environ={},
+            broker_url=endpoint.broker_url,
+            QUEUE_PREFIX=prefix,
+            queues=["export", "msg"],
+            result_backend="cache+memory://",
+            imports=(),
+        )
+    )
+    return app
+
+
+@pytest.mark.parametrize("worker", WORKERS)
+def test_a_worker_shows_no_secret_and_sends_none_to_sentry(
+    sqs_endpoint: SQSEndpoint, queue_prefix: str, database_url: str, tmp_path: Path, worker: str
 ) -> None:
     """
-    A `celery worker` starting at DEBUG level logs no secret.
+    Whatever the worker meets, no secret reaches its output, its log files or Sentry.
 
-    Neither on standard output and error, nor in its --logfile, nor, with
-    SETUP_FILE_LOGGING, in the library's info.log and error.log.
+    No secret of the configuration in standard output and error, Celery's --logfile, the
+    library's info.log and error.log. No secret, and no task argument, in any part of
+    any envelope sent to Sentry (frames, breadcrumbs, extra with sys.argv, contexts):
+    the DSN's key only where sentry-sdk authenticates (the request's auth header, the
+    envelope's trace header). The events report what failed; their frames carry no
+    variables unless SENTRY_INCLUDE_LOCAL_VARIABLES turns them on (then the
+    configuration's secrets are masked in them, but not the tasks' arguments).
     """
-    variables = secret_variables(sqs_endpoint, queue_prefix)
+    scenario = WORKERS[worker]
     folder = tmp_path / "output"
     folder.mkdir()
-    arguments = ["--loglevel=DEBUG"]
-    if logging_by == "celery":
-        arguments.append(f"--logfile={folder / 'worker.log'}")
-    else:
-        variables |= {"CELERY_SETUP_FILE_LOGGING": "true", "CELERY_LOG_DIR": str(folder / "logs")}
-    written = run_worker_until_ready(variables, arguments, folder, f"{queue_prefix}@secrets")
-    assert f"{queue_prefix}-export" in written or logging_by == "library"
-    # The broker's address is logged (Celery names it by the library's SQS transport).
-    assert "cadasta.workertoolbox.publish.sqs:Transport://" in written
+    hostname = f"{queue_prefix}@secrets"
+    with FakeSentry(key=DSN_KEY) as sentry:
+        variables = secret_variables(sqs_endpoint, queue_prefix, database_url, sentry.dsn)
+        for name, value in scenario.variables.items():
+            variables[name] = value.format(folder=folder, free_port=free_port())
+        options: list[str] = []
+        if scenario.broker_option:
+            options = ["-b", variables.pop("CELERY_BROKER_URL")]
+        arguments = [argument.format(folder=folder) for argument in scenario.arguments]
+        command = [sys.executable, "-m", "celery", "-A", STARTUP_APP, *options, "worker",
+                   "--pool=solo", "-Q", "export,celery", "--hostname", hostname,
+                   "--loglevel=DEBUG", *arguments]  # fmt: skip
+        run = WorkerRun(folder, command, variables)
+        try:
+            run.wait_until(None if scenario.exits else f"{hostname} ready.")
+            if scenario.tasks:
+                app = sender(sqs_endpoint, queue_prefix)
+                try:
+                    for name, args, kwargs in scenario.tasks:
+                        app.send_task(name, args=args, kwargs=kwargs)
+                finally:
+                    app.close()
+            sentry.wait_for(lambda events: len(events) >= len(scenario.events), EVENT_TIMEOUT)
+        finally:
+            run.stop()
+        envelopes = sentry.envelopes
+
+    written = run.written()
+    if not scenario.exits:
+        # The broker's URL is shown, its secret masked (by Celery).
+        assert f"{AWS_KEY}:**@{sqs_endpoint.host}:{sqs_endpoint.port}" in written
+    if worker == "start-up-with-celerys-logfile":
+        assert f"{queue_prefix}-export" in written
+    if scenario.exits:
+        assert "Unrecoverable error" in written
     assert_hidden(written)
-    if logging_by == "library":
-        assert (folder / "logs" / "info.log").read_text()
+    events = [event for envelope in envelopes for event in envelope.events]
+    reported = {value["type"] for event in events for value in event["exception"]["values"]}
+    assert set(scenario.events) <= reported
+    for envelope in envelopes:
+        header = json.dumps({**envelope.header, "trace": {
+            key: value for key, value in envelope.header.get("trace", {}).items()
+            if key != "public_key"
+        }})  # fmt: skip
+        assert_hidden(
+            envelope.payloads.decode(errors="replace"),
+            header,
+            secrets=(SECRET, DSN_KEY, TASK_SECRET),
+        )
+        assert f"sentry_key={DSN_KEY}" in envelope.http_headers["X-Sentry-Auth"]
+    for event in events:
+        frames = [
+            frame
+            for value in event["exception"]["values"]
+            for frame in value.get("stacktrace", {}).get("frames", [])
+        ]
+        assert frames
+        assert any("vars" in frame for frame in frames) is scenario.local_variables
 
 
 @pytest.fixture
@@ -154,12 +310,11 @@ def test_worker_in_a_thread_logs_no_secret(
     """A worker started in a thread logs no secret at DEBUG level, tracebacks included."""
     caplog.set_level(logging.DEBUG)
     app = Celery("secrets", set_as_current=False)
-    # Celery would otherwise take the root logger over, caplog's handler with it.
-    app.config_from_object(
-        Config(
-            environ=secret_variables(sqs_endpoint, queue_prefix), worker_hijack_root_logger=False
-        )
+    variables = secret_variables(
+        sqs_endpoint, queue_prefix, f"postgresql://postgres@127.0.0.1:{free_port()}/x", DSN
     )
+    # Celery would otherwise take the root logger over, caplog's handler with it.
+    app.config_from_object(Config(environ=variables, worker_hijack_root_logger=False))
     assert sentry_sdk.get_client().is_active()
     try:
         with start_worker(

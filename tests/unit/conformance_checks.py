@@ -18,6 +18,7 @@ CHECKS = frozenset(
         "test_platform_queue_receives_every_task",
         "test_result_backend_is_database",
         "test_retry_delays_fit_the_visibility_timeout",
+        "test_task_modules_import",
         "test_task_track_started",
     }
 )

@@ -71,6 +71,9 @@ WHOLE = "must be a whole number of at least 0"
 RENDER = "Refer to variables as {0.RESULT_DB_USER}"
 PORT = "give a whole number from 1 to 65535"
 RETRY = "must be a number of seconds from 0 to 300"
+VISIBILITY = "must be a number of seconds above 0"
+#: An AWS secret key holding '/', unescaped: kombu would read part of it as the host.
+SLASHED_URL = f"sqs://AKIAEXAMPLE:{SECRET[:9]}/{SECRET[9:]}@sqs.eu-west-1.amazonaws.com"
 
 CATALOGUE = [
     # -- queue names --------------------------------------------------------------------
@@ -100,7 +103,7 @@ CATALOGUE = [
     case("queue-too-long-with-the-prefix", "QUEUES", repr("q" * 77),
          "SQS accepts at most 80", settings={"queues": ["q" * 77]}),
     case("queue-too-long-with-a-long-prefix", "QUEUE_PREFIX", repr("p" * 60 + "-"),
-         "Shorten the name or QUEUE_PREFIX",
+         "Shorten the name or the prefix (QUEUE_PREFIX",
          settings={"QUEUE_PREFIX": "p" * 60, "queues": ["export_and_render_all"]}),
     case("queues-a-bare-string", "QUEUES", "'export'", LIST, settings={"queues": "export"}),
     case("QUEUES-a-bare-string", "QUEUES", "'msg'", LIST, settings={"QUEUES": "msg"}),
@@ -125,6 +128,23 @@ CATALOGUE = [
          settings={"PLATFORM_QUEUE_NAME": "monitor queue"}),
     case("env-prefix-not-a-string", "ENV_PREFIX", "5", "a string such as 'CELERY_'",
          settings={"ENV_PREFIX": 5}),
+    case("platform-queue-becomes-a-work-queue-on-sqs", "PLATFORM_QUEUE_NAME", "'ex.port'",
+         "such as the default 'platform.fifo'",
+         settings={"queues": ["ex-port"], "PLATFORM_QUEUE_NAME": "ex.port"}),
+    case("platform-queue-becomes-a-work-queue-under-the-prefix-option", "PLATFORM_QUEUE_NAME",
+         "becomes 'x-ex-port' on SQS", "such as the default 'platform.fifo'",
+         settings={"queues": ["ex-port"], "PLATFORM_QUEUE_NAME": "ex.port",
+                   "broker_transport_options": {"queue_name_prefix": "x-"}}),
+    # -- the exchange -------------------------------------------------------------------
+    case("exchange-type-direct", "task_default_exchange_type", "'direct'",
+         "Remove the setting", settings={"task_default_exchange_type": "direct"}),
+    case("exchange-type-from-the-environment", "CELERY_TASK_DEFAULT_EXCHANGE_TYPE",
+         "task_default_exchange_type='fanout'", "only a topic exchange delivers",
+         environ={"CELERY_TASK_DEFAULT_EXCHANGE_TYPE": "fanout"}),
+    case("exchange-empty", "task_default_exchange", "''",
+         "such as the default 'task_exchange'", settings={"task_default_exchange": ""}),
+    case("exchange-none", "task_default_exchange", "None",
+         "such as the default 'task_exchange'", settings={"task_default_exchange": None}),
     # -- the broker ---------------------------------------------------------------------
     case("transport-contradicts-the-url", "broker_transport", "'sqs'",
          "Remove broker_transport, or make the two agree",
@@ -160,6 +180,45 @@ CATALOGUE = [
     case("publish-retry-not-a-number", "broker_transport_options['publish_retry_seconds']",
          "=nan", RETRY,
          settings={"broker_transport_options": {"publish_retry_seconds": float("nan")}}),
+    case("visibility-timeout-zero", "broker_transport_options['visibility_timeout']", "=0",
+         VISIBILITY, settings={"broker_transport_options": {"visibility_timeout": 0}}),
+    case("visibility-timeout-beyond-sqs", "broker_transport_options['visibility_timeout']",
+         "=43201", f"{VISIBILITY} up to SQS's maximum of 43200",
+         settings={"broker_transport_options": {"visibility_timeout": 43201}}),
+    case("visibility-timeout-a-string", "broker_transport_options['visibility_timeout']",
+         "='3600'", VISIBILITY,
+         environ={"CELERY_BROKER_TRANSPORT_OPTIONS": "{'visibility_timeout': '3600'}"}),
+    case("visibility-timeout-negative-on-redis",
+         "broker_transport_options['visibility_timeout']", "=-1", f"{VISIBILITY}, e.g. 3600",
+         settings={"broker_url": "redis://127.0.0.1:9/0",
+                   "broker_transport_options": {"visibility_timeout": -1}}),
+    case("wait-time-negative", "broker_transport_options['wait_time_seconds']", "=-1",
+         "from 0 to SQS's maximum of 20",
+         settings={"broker_transport_options": {"wait_time_seconds": -1}}),
+    case("wait-time-beyond-sqs", "broker_transport_options['wait_time_seconds']", "=21",
+         "from 0 to SQS's maximum of 20",
+         settings={"broker_transport_options": {"wait_time_seconds": 21}}),
+    case("wait-time-a-string", "broker_transport_options['wait_time_seconds']", "='20'",
+         "must be a number of seconds from 0",
+         settings={"broker_transport_options": {"wait_time_seconds": "20"}}),
+    case("wait-time-negative-on-redis", "broker_transport_options['wait_time_seconds']",
+         "=-1", "from 0 or more",
+         settings={"broker_url": "redis://127.0.0.1:9/0",
+                   "broker_transport_options": {"wait_time_seconds": -1}}),
+    case("queue-name-prefix-option-refused-by-sqs",
+         "broker_transport_options['queue_name_prefix']", "'my env-'",
+         "it accepts ASCII letters, digits, '-' and '_'",
+         settings={"broker_transport_options": {"queue_name_prefix": "my env-"}}),
+    case("queue-name-prefix-option-makes-a-name-too-long", "QUEUES",
+         f"with the prefix {'p' * 70!r}", "SQS accepts at most 80",
+         settings={"queues": ["export_and_render"],
+                   "broker_transport_options": {"queue_name_prefix": "p" * 70}}),
+    case("broker-url-with-a-slash-in-its-secret", "broker_url",
+         f"broker_url=sqs://{MASK}@sqs.eu-west-1.amazonaws.com", "Percent-encode",
+         settings={"broker_url": SLASHED_URL}),
+    case("broker-url-with-a-slash-in-its-secret-from-the-environment", "CELERY_BROKER_URL",
+         f"CELERY_BROKER_URL=sqs://{MASK}@sqs.eu-west-1.amazonaws.com", "('/' becomes '%2F')",
+         environ={"CELERY_BROKER_URL": SLASHED_URL}),
     case("publish-retry-from-the-environment",
          "broker_transport_options['publish_retry_seconds']", "=600", RETRY,
          environ={"CELERY_BROKER_TRANSPORT_OPTIONS": "{'publish_retry_seconds': 600}"}),
@@ -182,6 +241,10 @@ CATALOGUE = [
          environ={"CELERY_TASK_TRACK_STARTED": "maybe"}),
     case("env-bool-of-the-library", "CELERY_SETUP_FILE_LOGGING", "'perhaps'",
          "expected true or false", environ={"CELERY_SETUP_FILE_LOGGING": "perhaps"}),
+    case("env-bool-empty", "CELERY_SETUP_FILE_LOGGING", "''", "expected true or false",
+         environ={"CELERY_SETUP_FILE_LOGGING": ""}),
+    case("env-bool-of-celery-empty", "CELERY_TASK_TRACK_STARTED", "''",
+         "expected true or false", environ={"CELERY_TASK_TRACK_STARTED": ""}),
     case("env-int", "CELERY_CHORD_UNLOCK_MAX_RETRIES", "'ten'", "a whole number such as 3",
          environ={"CELERY_CHORD_UNLOCK_MAX_RETRIES": "ten"}),
     case("env-int-a-float", "CELERY_CHORD_UNLOCK_MAX_RETRIES", "'1.5'",
@@ -245,6 +308,10 @@ CATALOGUE = [
          settings={"RESULT_DB_PASS": None}),
     case("user-none", "RESULT_DB_USER", "None", "give a string",
          settings={"RESULT_DB_USER": None}),
+    case("user-empty", "RESULT_DB_USER", "'' is empty", "the name of the result database's role",
+         settings={"RESULT_DB_USER": ""}),
+    case("database-empty-from-the-environment", "CELERY_RESULT_DB_NAME", "'' is empty",
+         "give the name of the database", environ={"CELERY_RESULT_DB_NAME": ""}),
     # -- logging and Sentry -------------------------------------------------------------
     case("file-logging-a-string", "SETUP_FILE_LOGGING", "'no'", "give True or False",
          settings={"SETUP_FILE_LOGGING": "no"}),
@@ -255,6 +322,14 @@ CATALOGUE = [
     case("log-dir-cannot-hold-files", "LOG_DIR", "'/dev/null/logs'",
          "to a folder this process can write to",
          settings={"LOG_DIR": "/dev/null/logs", "SETUP_FILE_LOGGING": True}),
+    case("log-file-mode-in-decimal", "CELERY_LOG_FILE_MODE", "LOG_FILE_MODE=600",
+         "in octal, such as 0o600", environ={"CELERY_LOG_FILE_MODE": "600"}),
+    case("log-file-mode-the-owner-cannot-write", "LOG_FILE_MODE", "=256",
+         "let the owner read and write", settings={"LOG_FILE_MODE": 0o400}),
+    case("log-file-mode-a-string", "LOG_FILE_MODE", "'0o600'", "in octal, such as 0o600",
+         settings={"LOG_FILE_MODE": "0o600"}),
+    case("log-file-mode-a-bool", "LOG_FILE_MODE", "True", "in octal, such as 0o600",
+         settings={"LOG_FILE_MODE": True}),
     case("sentry-dsn-without-the-extra", "SENTRY_DSN", MASKED, INSTALL,
          settings={"SENTRY_DSN": DSN}, hidden=("sentry_sdk",)),
     case("sentry-dsn-without-the-extra-from-the-environment", "CELERY_SENTRY_DSN", MASKED,
@@ -263,6 +338,8 @@ CATALOGUE = [
          "Set SENTRY_DSN", settings={"SETUP_SENTRY_LOGGING": True}),
     case("sentry-logging-a-string", "SETUP_SENTRY_LOGGING", "'off'", "give True or False",
          settings={"SETUP_SENTRY_LOGGING": "off"}),
+    case("sentry-local-variables-a-string", "SENTRY_INCLUDE_LOCAL_VARIABLES", "'yes'",
+         "give True or False", settings={"SENTRY_INCLUDE_LOCAL_VARIABLES": "yes"}),
     case("sentry-dsn-malformed", "SENTRY_DSN", MASKED,
          "of the form https://<key>@<host>/<project id>",
          settings={"SENTRY_DSN": f"{SECRET}@127.0.0.1:9/1"}),
@@ -296,6 +373,38 @@ def test_every_mistake_is_a_config_error_that_says_what_to_do(
     assert mistake.accepted in message
     assert SECRET not in message
     assert all(SECRET not in problem for problem in caught.value.problems)
+
+
+@pytest.mark.parametrize("character", ["/", "?", "#", "@", "[", "]", " "])
+@pytest.mark.parametrize(
+    ("keywords", "variable", "named"),
+    [
+        pytest.param(True, "", "broker_url", id="keyword"),
+        pytest.param(False, "CELERY_BROKER_URL", "CELERY_BROKER_URL", id="celery-variable"),
+        pytest.param(False, "WORKER_BROKER_URL", "WORKER_BROKER_URL", id="prefixed-variable"),
+    ],
+)
+def test_no_part_of_a_broken_broker_secret_is_shown(
+    character: str, keywords: bool, variable: str, named: str
+) -> None:
+    """
+    A broker URL whose secret holds an unescaped reserved character shows none of it.
+
+    Neither the access key nor any piece of the secret, on either side of the character,
+    appears: the URL is shown as scheme://********@host, named where it was set.
+    """
+    key, left, right = "AKIAEXAMPLEKEY", "wJalrXUtnFEMI", "K7MDENGbPxRfiCY"
+    url = f"sqs://{key}:{left}{character}{right}@sqs.eu-west-1.amazonaws.com"
+    environ = {"CELERY_ENV_PREFIX": "WORKER_"} if variable.startswith("WORKER_") else {}
+    settings: dict[str, Any] = {"broker_url": url} if keywords else {}
+    if not keywords:
+        environ[variable] = url
+    with pytest.raises(ConfigError) as caught:
+        Config(environ=environ, **settings)
+    message = str(caught.value)
+    assert message.startswith(f"{named}=sqs://{MASK}@sqs.eu-west-1.amazonaws.com has a user ")
+    for fragment in (key, left, right, left[-4:], right[:4]):
+        assert fragment not in message
 
 
 def test_the_catalogue_is_large() -> None:
@@ -453,7 +562,7 @@ def _side_effects_contained() -> Iterator[None]:
         return real_init(*args, **{**kwargs, "transport": _DiscardingTransport})
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_logging, "configure_file_logging", lambda log_dir: None)
+        patch.setattr(_logging, "configure_file_logging", lambda *args: None)
         patch.setattr(sentry_sdk, "init", init)
         try:
             yield

@@ -60,10 +60,16 @@ def test_broker_location(make_app: Callable[..., Celery]) -> None:
         ("no url", None, "no url"),
         ("empty password", "amqp://u:@h//", "empty password"),
         ("unparsable", "amqp://u:p@[::1//", "********"),
+        ("token t%2Fk and t/k", "sqs://k@h/?sts_token=t%2Fk", "token ******** and ********"),
+        ("at redis://x:other@h", "memory://", "at redis://x:********@h"),
     ],
 )
 def test_redact(text: str, url: str | None, expected: str) -> None:
-    """The URL's password, as given or %-decoded, is masked; an unparsable URL hides all."""
+    """
+    The URL's secrets, as given or %-decoded, are masked; an unparsable URL hides all.
+
+    The password and secret query parameters of *url*, and whatever else mask_text finds.
+    """
     assert redact(text, url) == expected
 
 

@@ -1,9 +1,11 @@
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from celery import Celery
 
-from cadasta.workertoolbox._cli_provision import provision, workers_url
+from cadasta.workertoolbox._cli_provision import _warnings, provision, workers_url
+from cadasta.workertoolbox.provisioning import ProvisionReport
 from tests.cli_apps.runner import invoke, run_toolbox
 from tests.integration.services import free_port
 
@@ -95,3 +97,30 @@ def test_workers_url(make_app: Callable[..., Celery], backend: str, user: str | 
     """Only Celery's database backend names the workers' role, if its URL parses."""
     url = workers_url(make_app(result_backend=backend))
     assert (url.username if url is not None else None) == user
+
+
+def test_cluster_privileges_and_other_databases_are_warned_about(
+    make_app: Callable[..., Celery],
+) -> None:
+    """Each cluster privilege is a warning; the other databases make one line."""
+    report = ProvisionReport(
+        database="cadasta",
+        schema="public",
+        role="worker",
+        role_created=False,
+        password_set=False,
+        created=(),
+        other_access=(),
+        cluster_privileges=("CREATEDB through its membership in 'team'",),
+        other_databases=("postgres", "platform (CREATE)"),
+    )
+    quiet = replace(report, cluster_privileges=(), other_databases=())
+    assert list(_warnings(make_app(), quiet, None, "", None)) == []
+    warnings = list(_warnings(make_app(), report, None, "", None))
+    assert warnings == [
+        "role 'worker' holds CREATEDB through its membership in 'team'; provisioning does "
+        "not remove that: review it.",
+        "role 'worker' can connect to other databases of the cluster: postgres, platform "
+        "(CREATE); provisioning looks only at 'cadasta'. Revoke CONNECT where the workers "
+        "have no business (REVOKE CONNECT ON DATABASE … FROM PUBLIC, and from the role).",
+    ]

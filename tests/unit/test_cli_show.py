@@ -1,6 +1,7 @@
 import os
 import socket
 import subprocess
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -8,7 +9,8 @@ import pytest
 from celery import Celery
 from kombu import Exchange, Queue
 
-from cadasta.workertoolbox._cli_show import show, shown_value, suggestion
+from cadasta.workertoolbox._chord_unlock import annotation
+from cadasta.workertoolbox._cli_show import readable, show, shown_value, suggestion
 from tests.cli_apps.runner import invoke, run_toolbox
 
 #: Secrets as a deployment sets them; none of them, nor their fragments, may be shown.
@@ -76,6 +78,14 @@ def test_show_masks_every_secret(shown: Shown) -> None:
     assert "  result_backend = 'db+postgresql+psycopg2://worker:********@localhost" in shown.stdout
 
 
+def test_show_names_functions_instead_of_their_address(shown: Shown) -> None:
+    """The chord_unlock cap's on_failure is shown by its qualified name, with no address."""
+    assert (
+        "'on_failure': cadasta.workertoolbox._chord_unlock._fail_chord_body}}\n"
+    ) in shown.stdout
+    assert " at 0x" not in shown.stdout
+
+
 def test_show_lists_settings_that_differ_from_celerys_defaults(
     shown: Shown,
 ) -> None:
@@ -128,6 +138,74 @@ def test_show_prints_the_queues_with_their_sqs_names(
 def test_shown_value_masks_secrets(name: str, value: object, expected: str) -> None:
     """Celery's censoring plus the library's: DSNs, passwords, URLs, nested dict values."""
     assert shown_value(name, value) == expected
+
+
+def test_shown_value_names_the_chord_unlock_cap() -> None:
+    """task_annotations reads as Python: the function is given by its qualified name."""
+    shown = shown_value("task_annotations", {"celery.chord_unlock": annotation(5)})
+    assert shown.split() == [
+        "{'celery.chord_unlock':",
+        "{'max_retries':",
+        "5,",
+        "'on_failure':",
+        "cadasta.workertoolbox._chord_unlock._fail_chord_body}}",
+    ]
+
+
+class _Plain:
+    """A class that keeps Python's default repr."""
+
+    def method(self) -> None:
+        """A method, shown by its class's qualified name."""
+
+
+class _Described:
+    """A class with a repr of its own."""
+
+    def __repr__(self) -> str:
+        return "<described>"
+
+
+def _outer() -> Callable[[], None]:
+    def inner() -> None:
+        """A nested function."""
+
+    return inner
+
+
+_Pair = namedtuple("_Pair", "left right")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (annotation, "cadasta.workertoolbox._chord_unlock.annotation"),
+        (_outer(), "tests.unit.test_cli_show._outer.<locals>.inner"),
+        (lambda: None, "tests.unit.test_cli_show.<lambda>"),
+        (len, "builtins.len"),
+        (_Plain().method, "tests.unit.test_cli_show._Plain.method"),
+        ([].append, "list.append"),
+        (_Plain(), "<tests.unit.test_cli_show._Plain object>"),
+        ([len, (abs, 1)], "[builtins.len, (builtins.abs, 1)]"),
+        ({"on": {"f": abs}}, "{'on': {'f': builtins.abs}}"),
+        # Reprs of their own are kept: classes, named tuples, ranges, strings.
+        (_Plain, "<class 'tests.unit.test_cli_show._Plain'>"),
+        (_Described(), "<described>"),
+        (_Pair(1, 2), "_Pair(left=1, right=2)"),
+        (range(3), "range(0, 3)"),
+        ("text", "'text'"),
+        (None, "None"),
+    ],
+)
+def test_readable(value: object, expected: str) -> None:
+    """Functions are named and default reprs lose their address; other reprs are kept."""
+    assert repr(readable(value)) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0o640, "0o640"), (True, "True"), ("x", "'x'")])
+def test_shown_value_shows_permissions_in_octal(value: object, expected: str) -> None:
+    """LOG_FILE_MODE is shown as it is written, in octal: 0o600, not 384."""
+    assert shown_value("LOG_FILE_MODE", value) == expected
 
 
 def test_shown_value_wraps_long_values() -> None:

@@ -619,6 +619,98 @@ def test_result_backend_template(make_config: MakeConfig, source: str) -> None:
     assert config["result_backend"] == "db+postgresql+psycopg2://worker:pw@localhost/x"
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "db+postgresql://{0.RESULT_DB_USER}:{0.db_password}@{0.db_host}:{0.db_port}/{0.db_name}",
+        "db+postgresql://{0[RESULT_DB_USER]}:{0[db_password]}@{0[db_host]}:{0[db_port]}/"
+        "{0[db_name]}",
+    ],
+    ids=["attributes", "items"],
+)
+def test_result_backend_template_reads_the_keywords_given(
+    make_config: MakeConfig, template: str
+) -> None:
+    """
+    Keywords given to Config that are no setting are fields of the template, as in 0.6.
+
+    They mix with the library's variables, as attributes or items; a number is formatted.
+    """
+    config = make_config(
+        result_backend=template,
+        db_password="pw",
+        db_host="db.example.org",
+        db_port=6432,
+        db_name="results",
+    )
+    assert config["result_backend"] == (
+        "db+postgresql+psycopg2://worker:pw@db.example.org:6432/results"
+    )
+    assert config["db_host"] == "db.example.org"
+
+
+def test_result_backend_template_setting_beats_keyword_of_same_name(
+    make_config: MakeConfig,
+) -> None:
+    """A field that is a setting reads the setting's value, given or from the environment."""
+    config = make_config(
+        {"CELERY_RESULT_DB_HOST": "from-env"},
+        result_backend="db+postgresql://u@{0.RESULT_DB_HOST}/{0.QUEUE_PREFIX}",
+        QUEUE_PREFIX="prod",
+    )
+    assert config["result_backend"] == "db+postgresql+psycopg2://u@from-env/prod"
+
+
+@pytest.mark.parametrize(
+    ("template", "shown"),
+    [
+        pytest.param(
+            "db+postgresql://u@{0.db_hots}/x", "'db+postgresql://u@{0.db_hots}/x'", id="attribute"
+        ),
+        # Brackets make the text no URL a password could be found in: masked whole.
+        pytest.param("db+postgresql://u@{0[db_hots]}/x", repr(MASK), id="item"),
+    ],
+)
+def test_result_backend_template_field_neither_setting_nor_keyword(
+    make_config: MakeConfig, template: str, shown: str
+) -> None:
+    """A field that is neither a setting nor a keyword given is still an error naming it."""
+    with pytest.raises(ConfigError) as caught:
+        make_config(result_backend=template, db_host="db.example.org")
+    message = str(caught.value)
+    assert message.startswith(f"result_backend {shown} could not be rendered")
+    assert "AttributeError: 'Config' object has no attribute 'db_hots'" in message
+    assert "Refer to variables as {0.RESULT_DB_USER}" in message
+
+
+def test_result_backend_template_keyword_holding_a_secret_is_not_shown(
+    make_config: MakeConfig,
+) -> None:
+    """
+    A keyword with a secret's name, used in the template, shows in no error nor repr.
+
+    When another field of the template fails, the error shows the template, not the
+    keyword's value; once rendered, the URL's password and the keyword are masked.
+    """
+    secret = "Sup3r-keyword-s3cret"
+    with pytest.raises(ConfigError) as caught:
+        make_config(
+            result_backend="db+postgresql://worker:{0.db_password}@{0.db_hots}/x",
+            db_host="db",
+            db_password=secret,
+        )
+    assert "{0.db_hots}" in str(caught.value)
+    assert secret not in str(caught.value)
+    config = make_config(
+        result_backend="db+postgresql://worker:{0.db_password}@{0.db_host}/x",
+        db_host="db",
+        db_password=secret,
+    )
+    assert config["result_backend"] == f"db+postgresql+psycopg2://worker:{secret}@db/x"
+    assert secret not in repr(config)
+    assert secret not in str(config)
+
+
 def test_celery_result_backend_variable_cannot_be_a_template(make_config: MakeConfig) -> None:
     """Celery reads CELERY_RESULT_BACKEND as it is, so a template there is refused, masked."""
     template = "db+postgresql://{0.RESULT_DB_USER}:s3cret@{0.RESULT_DB_HOST}/x"
@@ -703,7 +795,8 @@ def test_topology_follows_the_settings(make_config: MakeConfig) -> None:
     )
     (router,) = config["task_routes"]
     assert isinstance(router, TaskRouter)
-    assert router("a.b")["exchange"] == "tasks"
+    assert router("a.b")["exchange"] == exchange
+    assert (router("a.b")["exchange"].name, router("a.b")["exchange"].type) == ("tasks", "topic")
 
 
 def test_task_queues_and_routes_given_are_kept(make_config: MakeConfig) -> None:
@@ -1032,3 +1125,31 @@ def test_prefixed_sentry_variable_wins(make_config: MakeConfig) -> None:
 def test_result_tables_are_created_on_first_use(make_config: MakeConfig) -> None:
     """The database backend does not connect when it is built, only when results move."""
     assert make_config()["database_create_tables_at_setup"] is False
+
+
+def test_an_empty_celery_broker_url_is_unset_as_celery_reads_it(make_config: MakeConfig) -> None:
+    """CELERY_BROKER_URL='' does not beat the keyword: Celery itself reads it as unset."""
+    config = make_config(environ={"CELERY_BROKER_URL": ""}, broker_url="redis://r:6379/0")
+    assert config.broker_url == "redis://r:6379/0"
+    assert config["broker_transport"] == TRANSPORTS["redis"]
+
+
+def test_the_queue_name_prefix_option_is_the_prefix_names_are_checked_with(
+    make_config: MakeConfig,
+) -> None:
+    """A long QUEUE_PREFIX is fine when the option gives SQS a short prefix, and not otherwise."""
+    long_prefix = "p" * 70
+    config = make_config(
+        QUEUE_PREFIX=long_prefix, broker_transport_options={"queue_name_prefix": "x-"}
+    )
+    assert config["broker_transport_options"]["queue_name_prefix"] == "x-"
+    with pytest.raises(ConfigError, match="SQS accepts at most 80"):
+        make_config(QUEUE_PREFIX="dev", broker_transport_options={"queue_name_prefix": "x" * 76})
+
+
+def test_a_queue_name_prefix_option_sqs_refuses_is_one_problem(make_config: MakeConfig) -> None:
+    """An option prefix with a space: one problem naming the option, not one per queue."""
+    with pytest.raises(ConfigError) as caught:
+        make_config(broker_transport_options={"queue_name_prefix": "a b-"})
+    assert len(caught.value.problems) == 1
+    assert "broker_transport_options['queue_name_prefix']='a b-'" in str(caught.value)

@@ -106,7 +106,6 @@ def test_strings_are_taken_as_they_are(default: str | None) -> None:
         ("0", False),
         ("n", False),
         ("f", False),
-        ("", False),
     ],
 )
 def test_booleans(raw: str, value: bool) -> None:
@@ -140,6 +139,8 @@ def test_literals(raw: str, default: Any, value: Any) -> None:
     ("raw", "default", "expected"),
     [
         ("maybe", False, "bool; expected true or false"),
+        ("", False, "bool; expected true or false"),
+        ("  ", True, "bool; expected true or false"),
         ("many", 0, "int; expected a whole number such as 3"),
         ("True", 0, "int; expected a whole number such as 3"),
         ("1.5", 0, "int; expected a whole number such as 3"),
@@ -162,6 +163,22 @@ def test_bad_values(raw: str, default: Any, expected: str) -> None:
     assert message.startswith(f"environment variable CELERY_SOME_SETTING={raw!r} ")
     assert f"is not a valid {expected}" in message
     assert message.endswith("Fix or unset the variable.")
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_an_empty_boolean_is_an_error_not_false(default: bool) -> None:
+    """
+    CELERY_SETUP_FILE_LOGGING='' is a mistake (a variable set to nothing), not a "no".
+
+    The error names the variable and says what is accepted, whatever the default.
+    """
+    environment = Environment({"CELERY_SETUP_FILE_LOGGING": ""})
+    with pytest.raises(ConfigError) as caught:
+        environment.get("SETUP_FILE_LOGGING", default)
+    assert str(caught.value) == (
+        "environment variable CELERY_SETUP_FILE_LOGGING='' is not a valid bool; expected "
+        "true or false. Fix or unset the variable."
+    )
 
 
 def test_code_is_never_evaluated(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ import logging
 import logging.config
 import logging.handlers
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,11 +15,15 @@ import pytest
 
 from cadasta.workertoolbox._logging import (
     BACKUP_COUNT,
+    DEFAULT_FILE_MODE,
     MAX_BYTES,
     MaskPasswordsFilter,
+    PrivateRotatingFileHandler,
     configure_file_logging,
+    folder_mode,
     logging_config,
     mask_passwords,
+    open_log_file,
 )
 from cadasta.workertoolbox._secrets import MASK, mask_url
 from cadasta.workertoolbox.conf import Config
@@ -88,7 +93,9 @@ def test_logging_config_rotates_each_file(
     """Each file handler rotates its file in the log folder and keeps old files."""
     config = logging_config(str(tmp_path))["handlers"][handler]
 
-    assert config["class"] == "logging.handlers.RotatingFileHandler"
+    assert config["()"] is PrivateRotatingFileHandler
+    assert issubclass(PrivateRotatingFileHandler, logging.handlers.RotatingFileHandler)
+    assert config["file_mode"] == DEFAULT_FILE_MODE == 0o600
     assert config["filename"] == str(tmp_path / filename)
     assert config["level"] == level
     assert (config["maxBytes"], config["backupCount"]) == (MAX_BYTES, BACKUP_COUNT)
@@ -341,3 +348,205 @@ def test_config_leaves_logging_alone_by_default(tmp_path: Path) -> None:
     assert root.handlers == handlers
     assert not (tmp_path / "logs").exists()
     assert "worker_hijack_root_logger" not in config
+
+
+# -- the files' permissions and symbolic links --------------------------------------------
+
+
+def mode_of(path: Path) -> int:
+    """The permission bits of *path*, not following a symbolic link."""
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """Run the test under the usual umask, 022, which leaves new files world-readable."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+@pytest.mark.usefixtures("usual_umask")
+@pytest.mark.parametrize(
+    ("file_mode", "expected_folder_mode"),
+    [(None, 0o700), (0o640, 0o750), (0o660, 0o770), (0o644, 0o755)],
+    ids=["default", "0o640", "0o660", "0o644"],
+)
+def test_the_folder_and_the_files_are_private(
+    tmp_path: Path, file_mode: int | None, expected_folder_mode: int
+) -> None:
+    """
+    A folder created for the logs is 0700, the files 0600, unless LOG_FILE_MODE says else.
+
+    Whatever the umask; files made at rotation get the same mode.
+    """
+    log_dir = tmp_path / "logs"
+    if file_mode is None:
+        configure_file_logging(str(log_dir))
+        file_mode = 0o600
+    else:
+        configure_file_logging(str(log_dir), file_mode)
+    logging.getLogger("cadasta.test").error("written")
+    flush()
+
+    assert mode_of(log_dir) == expected_folder_mode == folder_mode(file_mode)
+    assert mode_of(log_dir / "info.log") == mode_of(log_dir / "error.log") == file_mode
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrivateRotatingFileHandler):
+            handler.doRollover()
+    assert mode_of(log_dir / "info.log.1") == mode_of(log_dir / "info.log") == file_mode
+
+
+@pytest.mark.usefixtures("usual_umask")
+def test_an_existing_folder_is_kept_and_existing_files_are_made_private(tmp_path: Path) -> None:
+    """A folder that exists keeps its mode; a log file written before (0644) becomes 0600."""
+    tmp_path.chmod(0o755)
+    (tmp_path / "info.log").write_text("older lines\n")
+    (tmp_path / "info.log").chmod(0o644)
+
+    configure_file_logging(str(tmp_path))
+
+    assert mode_of(tmp_path) == 0o755
+    assert mode_of(tmp_path / "info.log") == 0o600
+    assert (tmp_path / "info.log").read_text() == "older lines\n"
+
+
+@pytest.mark.parametrize("filename", ["info.log", "error.log"])
+def test_a_log_file_that_is_a_symbolic_link_is_refused(tmp_path: Path, filename: str) -> None:
+    """
+    A log file that is a symbolic link is a ConfigError naming LOG_DIR; nothing is written.
+
+    Following it would append to any file the process may write.
+    """
+    target = tmp_path / "elsewhere"
+    target.write_text("not a log\n")
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    (log_dir / filename).symlink_to(target)
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+
+    with pytest.raises(ConfigError, match=f"holds '{filename}' as a symbolic link") as info:
+        configure_file_logging(str(log_dir))
+
+    assert "LOG_DIR=" in str(info.value)
+    assert "Remove the link" in str(info.value)
+    assert target.read_text() == "not a log\n"
+    assert root.handlers == handlers
+
+
+def test_the_handler_never_opens_a_symbolic_link(tmp_path: Path) -> None:
+    """The handler opens every file, at start and at each rotation, without following links."""
+    target = tmp_path / "elsewhere"
+    (tmp_path / "info.log").symlink_to(target)
+
+    with pytest.raises(OSError, match="Too many levels of symbolic links"):
+        PrivateRotatingFileHandler(str(tmp_path / "info.log"))
+
+    assert not target.exists()
+
+
+def test_open_log_file_refuses_a_link_and_closes_what_it_opened(tmp_path: Path) -> None:
+    """ELOOP for a link; a file whose mode cannot be set is closed before the error."""
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    with pytest.raises(OSError, match="Too many levels of symbolic links"):
+        open_log_file(str(tmp_path / "link"), 0o600)
+    assert not (tmp_path / "target").exists()
+
+    with open_log_file(str(tmp_path / "plain.log"), 0o600) as opened:
+        opened.write("line\n")
+    assert (tmp_path / "plain.log").read_text() == "line\n"
+
+
+def test_a_file_whose_mode_cannot_be_set_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log file owned by someone else (fchmod refused) is a ConfigError naming LOG_DIR."""
+    (tmp_path / "info.log").write_text("")
+    (tmp_path / "info.log").chmod(0o644)
+    opened: list[int] = []
+    real_open = os.open
+
+    def recording_open(path: str, flags: int, mode: int = 0o777) -> int:
+        opened.append(real_open(path, flags, mode))
+        return opened[-1]
+
+    def refused(descriptor: int, mode: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "open", recording_open)
+    monkeypatch.setattr(os, "fchmod", refused)
+    with pytest.raises(ConfigError, match=r"cannot hold the log files: .*Operation not permitted"):
+        configure_file_logging(str(tmp_path))
+    monkeypatch.undo()
+    for descriptor in opened:
+        with pytest.raises(OSError, match="Bad file descriptor"):
+            os.fstat(descriptor)
+
+
+@pytest.mark.parametrize(
+    ("environ", "settings", "expected"),
+    [
+        pytest.param({}, {}, 0o600, id="default"),
+        pytest.param({"CELERY_LOG_FILE_MODE": "0o640"}, {}, 0o640, id="environment"),
+        pytest.param({}, {"LOG_FILE_MODE": 0o660}, 0o660, id="keyword"),
+    ],
+)
+def test_config_applies_log_file_mode(
+    tmp_path: Path, environ: dict[str, str], settings: dict[str, Any], expected: int
+) -> None:
+    """LOG_FILE_MODE (CELERY_LOG_FILE_MODE, in octal) sets the files' permissions."""
+    config = Config(
+        environ=environ,
+        broker_url="memory://",
+        SETUP_FILE_LOGGING=True,
+        LOG_DIR=str(tmp_path / "logs"),
+        **settings,
+    )
+
+    assert (config.LOG_FILE_MODE, mode_of(tmp_path / "logs" / "info.log")) == (expected, expected)
+
+
+# -- what the filter masks -----------------------------------------------------------------
+
+
+def record(msg: object, args: Any) -> logging.LogRecord:
+    """A record of *msg* with *args*, as a logger call makes it."""
+    made = logging.LogRecord("x", logging.INFO, __file__, 1, msg, None, None)
+    made.args = args
+    return made
+
+
+@pytest.mark.parametrize(
+    ("msg", "args", "expected"),
+    [
+        (
+            "options %s",
+            ({"password": "hunter2", "n": 1},),
+            f"options {{'password': '{MASK}', 'n': 1}}",
+        ),
+        ("pin %(password)s for %(user)s", {"password": 1234, "user": "w"}, f"pin {MASK} for w"),
+        ({"token": 99}, (), f"{{'token': '{MASK}'}}"),
+        (
+            "pin %(password)d",
+            {"password": 1234},
+            "pin %(password)d (not formatted: its arguments hold a secret)",
+        ),
+    ],
+)
+def test_filter_masks_secret_named_keys_of_logged_dicts(
+    msg: object, args: Any, expected: str
+) -> None:
+    """
+    A dict logged as the message or an argument has its secret-named keys masked.
+
+    The caller's dict is left as it was. A numeric format that cannot take the mask
+    is shown unformatted, its arguments withheld.
+    """
+    logged = record(msg, args)
+    given = repr(args)
+
+    assert MaskPasswordsFilter().filter(logged) is True
+
+    assert logged.getMessage() == expected
+    assert repr(args) == given

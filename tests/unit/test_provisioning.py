@@ -197,3 +197,29 @@ def test_importing_the_package_does_not_import_sqlalchemy():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("at_signs", ["@", "@@", "p@ss@"])
+def test_an_unescaped_at_sign_in_the_admin_password_is_refused(at_signs: str) -> None:
+    """
+    A password holding an unescaped '@' is refused before connecting, masked whole.
+
+    SQLAlchemy ends the password at the first '@' and takes the rest for the host name,
+    which psycopg2 then quoted in its error: the password's second half.
+    """
+    admin_url = f"postgresql://owner:{SECRET}{at_signs}{SECRET}@127.0.0.1:9/cadasta"
+    with pytest.raises(ConfigError, match="holds an '@' in its password that is not escaped"):
+        provision_result_db(admin_url, "worker")
+    with pytest.raises(ConfigError) as info:
+        provision_result_db(admin_url, "worker")
+    assert "owner:********@127.0.0.1:9/cadasta" in str(info.value)
+    assert SECRET not in str(info.value)
+    assert "%40" in str(info.value)
+
+
+def test_an_escaped_at_sign_is_accepted() -> None:
+    """%40 is the way to write it: the URL gets as far as connecting."""
+    admin_url = f"postgresql://owner:{SECRET}%40{SECRET}@127.0.0.1:9/cadasta"
+    with pytest.raises(ConfigError, match="Cannot connect to admin_url") as info:
+        provision_result_db(admin_url, "worker")
+    assert SECRET not in str(info.value)

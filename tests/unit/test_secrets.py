@@ -6,10 +6,9 @@ from cadasta.workertoolbox._secrets import (
     MASK,
     Secret,
     SecretURL,
-    looks_secret,
-    mask_url,
     masked,
     protect,
+    secret_values,
 )
 
 
@@ -31,76 +30,6 @@ def test_secret_url_masks_only_the_password() -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("amqp://user:pw@host//", f"amqp://user:{MASK}@host//"),
-        ("redis://:pw@host:6379/0", f"redis://:{MASK}@host:6379/0"),
-        ("sqs://AKIAEXAMPLE:secret%2Fkey@", f"sqs://AKIAEXAMPLE:{MASK}@"),
-        ("amqp://user:p@ss@host//", f"amqp://user:{MASK}@host//"),
-        (
-            "db+postgresql+psycopg2://worker:pa%40ss@db:5432/cadasta?sslmode=require",
-            f"db+postgresql+psycopg2://worker:{MASK}@db:5432/cadasta?sslmode=require",
-        ),
-        ("redis://host:6379/0?tag=a@b", f"redis://host:{MASK}@b"),
-        ("amqp://user@host//", "amqp://user@host//"),
-        ("memory://", "memory://"),
-        ("not a url", "not a url"),
-    ],
-)
-def test_mask_url(url: str, shown: str) -> None:
-    """
-    mask_url replaces the password; a URL without one is unchanged.
-
-    When in doubt (an '@' in the query) it masks more than the password, never less.
-    """
-    assert mask_url(url) == shown
-
-
-@pytest.mark.parametrize("password", ["pa/ss", "pa#ss", "pa?ss", "p@ss/word"])
-def test_mask_url_masks_unescaped_passwords(password: str) -> None:
-    """A password with an unescaped '/', '?' or '#', which urlsplit misses, is masked too."""
-    assert mask_url(f"amqp://user:{password}@host//") == f"amqp://user:{MASK}@host//"
-
-
-@pytest.mark.parametrize(
-    "url", ["http://host/path@v2", "redis://host:6379/0", "user:pa/ss@host", "sqs://"]
-)
-def test_mask_url_leaves_urls_without_userinfo(url: str) -> None:
-    """An '@' with no user and password before it, or no scheme, leaves the URL unchanged."""
-    assert mask_url(url) == url
-
-
-def test_mask_url_masks_what_it_cannot_parse() -> None:
-    """A URL that cannot be parsed is masked whole rather than risk showing a secret."""
-    assert mask_url("amqp://user:pw@[::1/") == MASK
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "RESULT_DB_PASS",
-        "password",
-        "SENTRY_DSN",
-        "AWS_SECRET_ACCESS_KEY",
-        "access_key_id",
-        "api_key",
-        "APIKEY",
-        "auth_token",
-        "security_key_private",
-    ],
-)
-def test_looks_secret(name: str) -> None:
-    """Names of passwords, DSNs, tokens and keys hold secrets as a whole."""
-    assert looks_secret(name)
-
-
-@pytest.mark.parametrize("name", ["RESULT_DB_USER", "broker_url", "region", "QUEUES"])
-def test_does_not_look_secret(name: str) -> None:
-    """Other names do not."""
-    assert not looks_secret(name)
-
-
-@pytest.mark.parametrize(
     ("name", "value", "shown"),
     [
         ("RESULT_DB_PASS", "hunter2", repr(MASK)),
@@ -109,10 +38,24 @@ def test_does_not_look_secret(name: str) -> None:
         ("result_backend", "db+sqlite:///results.db", repr("db+sqlite:///results.db")),
         ("broker_url", 5, "5"),
         ("region", "us-west-2", repr("us-west-2")),
+        (
+            "result_backend",
+            "redis://h:6379/0?password=hunter2",
+            repr(f"redis://h:6379/0?password={MASK}"),
+        ),
+        ("broker_ur", "sqs://AKIA:hunter2@h", repr(f"sqs://AKIA:{MASK}@h")),
+        ("result_backen", "db+postgresql://u:p/w@h/d", repr(f"db+postgresql://u:{MASK}@h/d")),
+        ("my_options", {"token": "hunter2"}, repr({"token": MASK})),
+        ("QUEUES", ["export"], repr(["export"])),
     ],
 )
 def test_masked(name: str, value: object, shown: str) -> None:
-    """masked() shows a value as it may appear for its setting: secrets masked."""
+    """
+    masked() shows a value as it may appear for its setting: secrets masked.
+
+    Whatever the name (a misspelt CELERY_BROKER_UR), a URL loses its password and its
+    secret query parameters, and a quoted secret-named key its value.
+    """
     assert masked(name, value) == shown
 
 
@@ -161,3 +104,38 @@ def test_protect_walks_dicts_by_their_keys() -> None:
 def test_an_unset_secret_is_shown_as_none() -> None:
     """A secret that is not set shows as None, not as a mask that suggests a value."""
     assert masked("SENTRY_DSN", None) == "None"
+
+
+def test_secret_values_finds_every_secret_of_a_configuration() -> None:
+    """
+    Secret-named values, URL passwords and secret query parameters, a DSN's key.
+
+    In dicts and lists too; escaped URL parts are also given unescaped; short values
+    and everything else are left out.
+    """
+    found = secret_values(
+        {
+            "RESULT_DB_PASS": "db-pass",
+            "broker_url": "sqs://AKIA:aws%2Fsecret@h/?sts_token=tok-123&region=eu",
+            "result_backend": "db+postgresql+psycopg2://worker:db-pass@h/cadasta",
+            "SENTRY_DSN": "https://dsn-key@o1.ingest.example/2",
+            "broker_transport_options": {
+                "predefined_queues": {"q": {"secret_access_key": "qsecret", "url": "https://x/q"}},
+                "region": "us-west-2",
+            },
+            "some_list": ["redis://:list-pass@h/0", 5],
+            "SHORT_PASS": "abc",
+            "QUEUES": ["export"],
+            "CHORD_UNLOCK_MAX_RETRIES": 3,
+        }
+    )
+    assert found == {
+        "db-pass",
+        "aws%2Fsecret",
+        "aws/secret",
+        "tok-123",
+        "https://dsn-key@o1.ingest.example/2",
+        "dsn-key",
+        "qsecret",
+        "list-pass",
+    }

@@ -6,10 +6,17 @@ password of ``broker_url`` and the public key of ``SENTRY_DSN`` (on loopback por
 nothing listens, so that nothing leaves the machine). It must not appear in
 ``repr(Config)``, in Celery's listings of the settings, in the ``repr`` of anything the
 configuration hands Celery, in the conformance suite's failures, in the output of
-``celery … toolbox show`` and ``check``, nor in any ``ConfigError``.
+``celery … toolbox show``, ``check``, ``declare`` and ``provision-result-db``, nor in any
+``ConfigError``.
 
-The subprocesses (a real worker's start-up logs, the ``celery`` command) are in
-``tests/integration/test_secrets_nowhere.py``.
+:data:`PLANTED` is the one table of the forms a secret takes in a value the library does
+not know is secret (URL passwords, with blanks too; query parameters; libpq's
+``password=…``; secret-named keys of a dict); :data:`SINKS` the places each must not
+reach: log lines and tracebacks, the events sent to Sentry (a fake Sentry endpoint on
+loopback keeps them), and ``toolbox show``.
+
+The subprocesses (a real worker's start-up logs and Sentry events, the ``celery``
+command) are in ``tests/integration/test_secrets_nowhere.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import functools
 import http.server
 import io
 import json
+import logging
+import logging.config
 import pprint
 import sys
 import threading
@@ -25,6 +34,7 @@ import unittest
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -32,12 +42,15 @@ import sentry_sdk
 from celery import Celery
 
 from cadasta.workertoolbox._environment import parse_value
+from cadasta.workertoolbox._logging import logging_config
 from cadasta.workertoolbox._result_backend import render_result_backend
 from cadasta.workertoolbox._secrets import MASK
 from cadasta.workertoolbox.conf import Config
 from cadasta.workertoolbox.exceptions import ConfigError, VisibilityTimeoutError
+from cadasta.workertoolbox.provisioning import provision_result_db
 from cadasta.workertoolbox.tests import build_functional_tests
 from tests.cli_apps.runner import invoke
+from tests.integration.services import FakeSentry, free_port
 
 #: Distinctive, and made of characters a URL carries as they are.
 SECRET = f"Sup3rS3cret-{uuid.uuid4().hex}"
@@ -48,6 +61,11 @@ SECRET_ENVIRON = {
     "CELERY_BROKER_URL": BROKER_URL,
     "CELERY_SENTRY_DSN": DSN,
 }
+#: The broker URL with session tokens in its query string, as kombu's SQS transport reads
+#: them.
+TOKENS_BROKER_URL = (
+    f"sqs://AKIAEXAMPLE:{SECRET}@127.0.0.1:9/?sts_token={SECRET}&aws_session_token={SECRET}"
+)
 
 
 def assert_hidden(*texts: str) -> None:
@@ -179,8 +197,10 @@ def test_conformance_failure_messages(make_secret_app: Callable[..., Celery]) ->
     broken = make_secret_app(
         result_backend=f"redis://:{SECRET}@127.0.0.1:9/0",
         task_track_started=False,
-        task_default_exchange_type="direct",
+        task_default_queue="other",
     )
+    # Config refuses it; set past Config, it fails a check.
+    broken.conf.task_default_exchange_type = "direct"
 
     @broken.task(name="report.build", shared=False)  # type: ignore[untyped-decorator]
     def build() -> None:
@@ -201,13 +221,78 @@ def test_conformance_failure_messages(make_secret_app: Callable[..., Celery]) ->
     assert_hidden(*reports)
 
 
-def test_toolbox_show_and_check_in_process(make_secret_app: Callable[..., Celery]) -> None:
-    """`toolbox show` and `toolbox check` (text and JSON) print no secret."""
-    app = make_secret_app(result_backend=f"redis://:{SECRET}@127.0.0.1:9/0")
-    outputs = [invoke(app, "show"), invoke(app, "check"), invoke(app, "check", "--json")]
-    assert [result.exit_code for result in outputs] == [0, 1, 1]
+@pytest.mark.parametrize(
+    ("result_backend", "broker_url"),
+    [
+        pytest.param(f"redis://:{SECRET}@127.0.0.1:9/0", BROKER_URL, id="url-passwords"),
+        pytest.param(
+            f"redis://127.0.0.1:9/0?password={SECRET}", TOKENS_BROKER_URL, id="query-strings"
+        ),
+    ],
+)
+def test_toolbox_show_and_check_in_process(
+    result_backend: str, broker_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    `toolbox show`, `check` (text and JSON) and `declare`'s error print no secret.
+
+    Secrets in passwords and in query strings; misspelt variables (CELERY_BROKER_UR,
+    CELERY_RESULT_BACKEN), which show lists with a suggestion, hold URLs with passwords.
+    """
+    environ = {
+        **SECRET_ENVIRON,
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_BROKER_UR": broker_url,
+        "CELERY_RESULT_BACKEN": f"db+postgresql://worker:{SECRET}@127.0.0.1:9/cadasta",
+    }
+    for variable, value in environ.items():
+        monkeypatch.setenv(variable, value)
+    app = Celery("secret", set_as_current=False)
+    app.config_from_object(Config(environ=environ, result_backend=result_backend, imports=()))
+    try:
+        outputs = [
+            invoke(app, "show"),
+            invoke(app, "check"),
+            invoke(app, "check", "--json"),
+            invoke(app, "declare"),
+        ]
+    finally:
+        app.close()
+    assert [result.exit_code for result in outputs] == [0, 1, 1, 1]
     json.loads(outputs[2].output)
+    assert "broker_ur = " in outputs[0].output
+    assert "did you mean result_backend" in outputs[0].output
+    assert outputs[3].output.startswith("Error: ")
+    assert "the queues" in outputs[3].output
     assert_hidden(*(result.output for result in outputs))
+
+
+@pytest.mark.parametrize(
+    "admin_url",
+    [
+        pytest.param(
+            f"postgresql://owner@127.0.0.1:{free_port()}/cadasta?password={SECRET}",
+            id="query-password",
+        ),
+        pytest.param(
+            f"postgresql://owner:{SECRET}@{SECRET}@127.0.0.1:{free_port()}/cadasta",
+            id="unescaped-at-sign",
+        ),
+    ],
+)
+def test_toolbox_provision_result_db_in_process(
+    make_secret_app: Callable[..., Celery], admin_url: str
+) -> None:
+    """
+    `provision-result-db` prints no secret of --admin-url.
+
+    Neither a ?password= nor the half of a password after an unescaped '@', which the
+    driver took for the host name and quoted in its error.
+    """
+    result = invoke(make_secret_app(), "provision-result-db", "--admin-url", admin_url)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert_hidden(result.output)
 
 
 def _messages(*builders: Callable[[], object]) -> list[str]:
@@ -259,12 +344,24 @@ def test_config_error_messages(monkeypatch: pytest.MonkeyPatch) -> None:
         lambda: Config(environ={**env, "CELERY_SENTRY_DSN": f"{SECRET}@127.0.0.1:9/1"}),
         lambda: Config(environ={**env, "CELERY_SENTRY_DSN": f"https://{SECRET}@127.0.0.1:0x/1"}),
         lambda: Config(environ=env, queues="export", RESULT_DB_PORT="x", SETUP_FILE_LOGGING=1),
+        # A secret holding '/', unescaped in the broker URL, as a keyword and a variable.
+        lambda: Config(
+            environ={name: value for name, value in env.items() if name != "CELERY_BROKER_URL"},
+            broker_url=f"sqs://AKIAEXAMPLE:{SECRET}/x@127.0.0.1:9",
+        ),
+        lambda: Config(environ={**env, "CELERY_BROKER_URL": f"sqs://AKIA:x/{SECRET}@h:9"}),
+        # Secrets in query strings, and a password with an unescaped '@'.
+        lambda: Config(
+            environ={**env, "CELERY_RESULT_BACKEND": f"db+postgresql://u@h/d?password={SECRET}"}
+        ),
+        lambda: provision_result_db(f"mysql://owner@h/cadasta?password={SECRET}", "worker"),
+        lambda: provision_result_db(f"postgresql://owner:{SECRET}@{SECRET}@h:9/cadasta", "w"),
     )
     monkeypatch.setitem(sys.modules, "sentry_sdk", None)
     messages += _messages(lambda: Config(environ=env), lambda: Config(environ=env, queues=[1]))
-    assert len(messages) == 20
+    assert len(messages) == 25
     assert_hidden(*messages)
-    assert sum(MASK in message for message in messages) >= 15
+    assert sum(MASK in message for message in messages) >= 20
 
 
 def test_a_task_refused_when_sent(make_secret_app: Callable[..., Celery]) -> None:
@@ -334,3 +431,105 @@ def test_no_trace_header_carries_the_dsn() -> None:
     assert len(_HeaderRecorder.received) == 1
     assert_hidden(*_HeaderRecorder.received, repr(message.headers), message.body.decode())
     assert "baggage" not in _HeaderRecorder.received[0].lower()
+
+
+# -- the forms of a secret, and every sink ----------------------------------------------------
+
+#: A secret in every form the library must recognise without being told it is one.
+PLANTED: dict[str, object] = {
+    "url-password": f"redis://worker:{SECRET}@127.0.0.1:9/0",
+    "url-password-with-blanks": f"amqp://guest:{SECRET} and {SECRET}@127.0.0.1:9//",
+    "query-password": f"redis://127.0.0.1:9/0?password={SECRET}",
+    "query-session-tokens": TOKENS_BROKER_URL,
+    "libpq-password": f"host=127.0.0.1 port=9 password={SECRET} dbname=cadasta",
+    "libpq-quoted-password": f"host=127.0.0.1 password='{SECRET} and {SECRET}' dbname=cadasta",
+    "dict-with-secret-keys": {
+        "password": SECRET,
+        "options": {"aws_secret_access_key": SECRET, "sts_token": SECRET},
+        "region": "eu-west-1",
+    },
+}
+
+
+def _logged(planted: object, tmp_path: Path) -> str:
+    """Log *planted* as an argument and in a traceback with file logging; return the output."""
+    console = io.StringIO()
+    config = logging_config(str(tmp_path), use_color=False)
+    config["handlers"]["console"]["stream"] = console
+    logging.config.dictConfig(config)
+    logger = logging.getLogger("cadasta.test.planted")
+    logger.info("planted: %s", planted)
+    logger.info("planted: %(planted)s", {"planted": planted})
+    try:
+        raise ValueError(f"cannot use {planted}")
+    except ValueError:
+        logger.exception("failed")
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    files = [(tmp_path / name).read_text() for name in ("info.log", "error.log")]
+    assert "planted: " in files[0]
+    return "\n".join([console.getvalue(), *files])
+
+
+def _sent_to_sentry(planted: object, fake_sentry: FakeSentry, *, local_variables: bool) -> str:
+    """
+    Report *planted* to Sentry as a breadcrumb, an argument, an extra and an exception.
+
+    The configuration does not hold the secret: only what the library recognises in any
+    text is masked. Returns the payloads of the envelopes the fake endpoint received.
+    """
+    Config(
+        environ={"CELERY_SENTRY_DSN": fake_sentry.dsn},
+        broker_url="memory://",
+        imports=(),
+        SENTRY_INCLUDE_LOCAL_VARIABLES=local_variables,
+    )
+    logger = logging.getLogger("cadasta.test.planted")
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("breadcrumb: %s", planted)
+        held = planted  # a frame variable
+        try:
+            raise ValueError(f"cannot use {held}")
+        except ValueError:
+            logger.exception("failed: %s", planted, extra={"planted": planted})
+        sentry_sdk.flush(timeout=10)
+    finally:
+        logger.setLevel(logging.NOTSET)
+    fake_sentry.wait_for(lambda events: len(events) >= 1, timeout=10)
+    return b"\n".join(envelope.payloads for envelope in fake_sentry.envelopes).decode()
+
+
+def _shown(planted: object) -> str:
+    """Print `toolbox show` of an app given *planted* under a name the library does not know."""
+    app = Celery("planted", set_as_current=False)
+    app.config_from_object(
+        Config(environ={}, broker_url="memory://", imports=(), my_planted=planted)
+    )
+    try:
+        result = invoke(app, "show")
+    finally:
+        app.close()
+    assert "my_planted = " in result.output
+    return result.output
+
+
+SINKS: dict[str, Callable[[object, Path, FakeSentry], str]] = {
+    "log-files-and-console": lambda planted, tmp_path, _: _logged(planted, tmp_path),
+    "sentry": lambda planted, _, sentry: _sent_to_sentry(planted, sentry, local_variables=False),
+    "sentry-with-local-variables": lambda planted, _, sentry: _sent_to_sentry(
+        planted, sentry, local_variables=True
+    ),
+    "toolbox-show": lambda planted, *_: _shown(planted),
+}
+
+
+@pytest.mark.parametrize("sink", SINKS)
+@pytest.mark.parametrize("planted", PLANTED)
+def test_a_planted_secret_reaches_no_sink(
+    planted: str, sink: str, tmp_path: Path, fake_sentry: FakeSentry
+) -> None:
+    """Each form of a secret is masked in log lines, Sentry events and `toolbox show`."""
+    output = SINKS[sink](PLANTED[planted], tmp_path, fake_sentry)
+    assert output
+    assert_hidden(output)

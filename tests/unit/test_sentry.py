@@ -15,9 +15,12 @@ from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.transport import Transport
 
+from cadasta.workertoolbox._masking import MASK
 from cadasta.workertoolbox._sentry import init_sentry
+from cadasta.workertoolbox._sentry_scrubbing import SecretScrubber
 from cadasta.workertoolbox.conf import Config
 from cadasta.workertoolbox.exceptions import ConfigError
+from tests.integration.services import FakeSentry
 
 DSN = "https://public@example.invalid/1"
 INSTALL = 'pip install "cadasta-workertoolbox[sentry]"'
@@ -276,3 +279,77 @@ def test_a_failing_task_reaches_sentry() -> None:
     assert event["tags"]["celery_task_id"] == output["task_id"]
     assert event["transaction"] == "export.render"
     assert DSN not in process.stderr
+    frames = exception["stacktrace"]["frames"]
+    assert frames
+    assert not any("vars" in frame for frame in frames)
+
+
+def _fail_with(project: str) -> None:
+    """Raise, with *project* among the frame's variables but not in the message."""
+    secret_project = project
+    raise ExportFailed(f"cannot render ({len(secret_project)})")
+
+
+@pytest.mark.parametrize("include", [False, True])
+def test_frame_variables_are_off_unless_turned_on(
+    transport: CapturingTransport, include: bool
+) -> None:
+    """
+    Frames carry no variables by default: they held passwords and the tasks' arguments.
+
+    include_local_variables (SENTRY_INCLUDE_LOCAL_VARIABLES) turns them on.
+    """
+    init_sentry(DSN, None, None, None, include_local_variables=include, transport=transport)
+
+    try:
+        _fail_with(f"project-{6 * 7}")  # not as such in the source lines sent
+    except ExportFailed:
+        sentry_sdk.capture_exception()
+    sentry_sdk.flush()
+
+    [event] = transport.events
+    frames = event["exception"]["values"][-1]["stacktrace"]["frames"]
+    assert any("vars" in frame for frame in frames) is include
+    assert ("project-42" in repr(event)) is include
+    assert sentry_sdk.get_client().options["include_local_variables"] is include
+
+
+def test_every_event_and_transaction_goes_through_the_scrubber(
+    transport: CapturingTransport,
+) -> None:
+    """The secrets given, and the DSN's key, are masked in what is sent."""
+    init_sentry(DSN, None, None, None, secrets=["known-S3cret"], transport=transport)
+
+    options = sentry_sdk.get_client().options
+    assert isinstance(options["before_send"], SecretScrubber)
+    assert options["before_send_transaction"] is options["before_send"]
+    sentry_sdk.capture_message("failed with known-S3cret, key public, via redis://u:pw@h/0")
+    sentry_sdk.flush()
+
+    [event] = transport.events
+    assert event["message"] == f"failed with {MASK}, key {MASK}, via redis://u:{MASK}@h/0"
+
+
+def test_config_hands_its_secrets_and_the_switch_to_sentry(fake_sentry: FakeSentry) -> None:
+    """
+    Config masks its own secrets in every event, and passes SENTRY_INCLUDE_LOCAL_VARIABLES.
+
+    The library's public defaults are not masked: 'cadasta' would hide module names.
+    """
+    Config(
+        environ={
+            "CELERY_SENTRY_DSN": fake_sentry.dsn,
+            "CELERY_RESULT_DB_PASS": "Db-S3cret",
+            "CELERY_SENTRY_INCLUDE_LOCAL_VARIABLES": "true",
+        },
+        broker_url="sqs://AKIA:Broker-S3cret@127.0.0.1:9",
+        broker_transport_options={"aws_session_token": "Session-T0ken"},
+        imports=(),
+    )
+    assert sentry_sdk.get_client().options["include_local_variables"] is True
+    sentry_sdk.capture_message("Db-S3cret Broker-S3cret Session-T0ken cadasta.workertoolbox")
+    sentry_sdk.flush()
+
+    fake_sentry.wait_for(lambda events: len(events) == 1, timeout=10)
+    [event] = fake_sentry.events
+    assert event["message"] == f"{MASK} {MASK} {MASK} cadasta.workertoolbox"

@@ -210,3 +210,33 @@ def test_failures_are_logged_again_once_the_worker_logs(
 def test_celeryd_after_setup_without_an_app() -> None:
     """A celeryd_after_setup sent without a worker instance is ignored."""
     signals.celeryd_after_setup.send(sender="worker@host", instance=None, conf=None)
+
+
+def test_an_amqp_subclass_override_runs_until_the_first_send_gets_past_it(
+    make_config: Callable[..., Any], memory_queues: dict[str, Any]
+) -> None:
+    """
+    The platform's AMQP subclass: its override runs until a send gets past setup_app.
+
+    Celery's send_task_message is a cached property: super() stores Celery's sender on
+    the instance, which then hides the override (README, "setup_app and errors").
+    """
+    from celery.app.amqp import AMQP
+
+    calls: list[bool] = []
+
+    class CircuitBreakerAMQP(AMQP):  # type: ignore[misc]
+        def send_task_message(self, *args: Any, **kwargs: Any) -> Any:
+            calls.append(bool(getattr(self.app, "is_set_up", False)))
+            if not getattr(self.app, "is_set_up", False):
+                setup_app(self.app, throw=True)
+            return super().send_task_message(*args, **kwargs)
+
+    app = Celery("platform", amqp=CircuitBreakerAMQP, set_as_current=False)
+    app.config_from_object(make_config(broker_url="memory://"))
+    app.send_task("export.project")
+    app.send_task("export.project")
+    assert calls == [False]
+    assert app.is_set_up is True
+    assert memory_queues["export"].qsize() == memory_queues["platform.fifo"].qsize() == 2
+    app.close()

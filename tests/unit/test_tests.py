@@ -19,8 +19,10 @@ from celery import Celery
 from kombu.entity import Exchange, Queue
 
 from cadasta.workertoolbox._conformance import Survey
+from cadasta.workertoolbox._conformance_modules import TaskModules
 from cadasta.workertoolbox.setup import declare_topology
 from cadasta.workertoolbox.tests import build_functional_tests
+from tests.task_modules import SECRET as TASK_MODULE_SECRET
 from tests.unit.conformance_checks import CHECKS
 
 #: The checks that depend on where messages go.
@@ -35,6 +37,25 @@ TOPIC = Exchange("task_exchange", type="topic")
 DIRECT = Exchange("task_exchange", type="direct")
 SECRET = "Sup3r-s3cret-pw"
 _MISSING = object()
+
+
+@pytest.fixture
+def make_app(make_app: Callable[..., Celery]) -> Callable[..., Celery]:
+    """
+    Build apps whose tasks the tests register by hand: no task modules unless given.
+
+    Config's default ``imports``, ``('app.tasks',)``, names no module here: every app
+    would fail ``test_task_modules_import``. A test that is about task modules gives its
+    own ``imports``.
+    """
+
+    def make(
+        main: str = "worker", environ: dict[str, str] | None = None, **settings: Any
+    ) -> Celery:
+        settings.setdefault("imports", ())
+        return make_app(main, environ, **settings)
+
+    return make
 
 
 def noop() -> None:
@@ -82,6 +103,11 @@ def standard_queues(exchange: Exchange = TOPIC, platform_key: str = "#") -> list
 def remove_annotations(app: Celery) -> None:
     """Drop the task_annotations Config sets (before the app is finalized)."""
     app.conf.task_annotations = None
+
+
+def direct_default_exchange(app: Celery) -> None:
+    """Set task_default_exchange_type='direct' on *app*, past Config, which refuses it."""
+    app.conf.task_default_exchange_type = "direct"
 
 
 #: A broker URL on SQS that nothing listens on: the suite never connects.
@@ -145,11 +171,202 @@ def test_a_database_backend_class_given_to_celery_passes(make_config: Callable[.
         backend_cls = PlatformDatabase
 
     app = WorkerApp("worker", set_as_current=False)
-    app.config_from_object(make_config(broker_url="memory://"))
+    app.config_from_object(make_config(broker_url="memory://", imports=()))
     try:
         assert failures(run(build_functional_tests(app))) == {}
     finally:
         app.close()
+
+
+# -- task modules ----------------------------------------------------------------------------
+
+
+def skips(result: unittest.TestResult) -> dict[str, str]:
+    """Map the name of each skipped check to the reason given."""
+    return {test._testMethodName: reason for test, reason in result.skipped}
+
+
+@pytest.mark.parametrize("setting", ["imports", "include"])
+def test_the_suite_imports_the_task_modules_a_worker_imports(
+    make_app: Callable[..., Celery], task_modules: Callable[[Celery], str], setting: str
+) -> None:
+    """
+    As a worker, the modules of imports and include are imported before the checks.
+
+    Their tasks are checked: every check passes and none is skipped. What was imported
+    stays on the class, as loaded_task_modules.
+    """
+    app = make_app()
+    module = f"{task_modules(app)}.export_tasks"
+    app.conf[setting] = (module,)
+    test_case = build_functional_tests(app)
+    assert test_case.loaded_task_modules == TaskModules()  # type: ignore[attr-defined]
+    result = run(test_case)
+    assert (result.testsRun, failures(result), skips(result)) == (len(CHECKS), {}, {})
+    assert {"export.render", "msg.send"} <= set(app.tasks)
+    assert test_case.loaded_task_modules == TaskModules(  # type: ignore[attr-defined]
+        (module,), (module,), (), as_worker=True
+    )
+
+
+def test_a_task_of_a_task_module_is_checked(
+    make_app: Callable[..., Celery], task_modules: Callable[[Celery], str]
+) -> None:
+    """
+    report.build, defined only in a module of imports, fails the task check.
+
+    A test module that only imports the app would not see it: the suite would pass.
+    """
+    app = make_app()
+    package = task_modules(app)
+    app.conf.imports = (f"{package}.export_tasks", f"{package}.report_tasks")
+    assert "report.build" not in app.tasks
+    found = failures(run(build_functional_tests(app)))
+    assert set(found) == {"test_every_task_reaches_a_work_queue"}
+    assert "'report.build' goes to" in found["test_every_task_reaches_a_work_queue"]
+
+
+def test_a_producer_imports_the_task_modules_it_is_given(
+    make_app: Callable[..., Celery], task_modules: Callable[[Celery], str]
+) -> None:
+    """
+    With is_worker=False, task_modules= are imported instead of the app's (none by default).
+
+    They are the caller's, not loaded as a worker loads them; the app's imports are not
+    imported.
+    """
+    app = make_app()
+    package = task_modules(app)
+    app.conf.imports = (f"{package}.export_tasks",)
+    module = f"{package}.report_tasks"
+    test_case = build_functional_tests(app, is_worker=False, task_modules=iter([module]))
+    found = failures(run(test_case))
+    assert set(found) == {"test_every_task_reaches_a_work_queue"}
+    assert test_case.loaded_task_modules == TaskModules(  # type: ignore[attr-defined]
+        (module,), (module,), (), as_worker=False
+    )
+    assert "export.render" not in app.tasks
+    assert test_case.loaded_task_modules.describe() == (  # type: ignore[attr-defined]
+        f"task modules loaded: {module}"
+    )
+
+
+def test_task_modules_given_replace_a_workers_own(
+    make_app: Callable[..., Celery], task_modules: Callable[[Celery], str]
+) -> None:
+    """As a worker too, task_modules= are imported instead of imports and include."""
+    app = make_app(imports=("tests.task_modules.nosuch",))
+    module = f"{task_modules(app)}.export_tasks"
+    test_case = build_functional_tests(app, task_modules=[module])
+    result = run(test_case)
+    assert (failures(result), skips(result)) == ({}, {})
+    assert test_case.loaded_task_modules.requested == (module,)  # type: ignore[attr-defined]
+
+
+def test_a_module_that_fails_to_import_fails_its_check_only(
+    make_app: Callable[..., Celery], task_modules: Callable[[Celery], str]
+) -> None:
+    """
+    A module that fails to import fails test_task_modules_import, naming it and its error.
+
+    The modules after it are imported, and the other checks run on their tasks.
+    """
+    app = make_app()
+    package = task_modules(app)
+    broken = f"{package}.broken_import"
+    app.conf.imports = (broken, f"{package}.export_tasks", f"{package}.report_tasks")
+    result = run(build_functional_tests(app))
+    assert result.testsRun == len(CHECKS)
+    found = failures(result)
+    assert set(found) == {"test_task_modules_import", "test_every_task_reaches_a_work_queue"}
+    assert (
+        f"1 task module(s) of the app failed to import, so a worker would not start, or "
+        f"would run without their tasks:\n  - {broken!r}: ModuleNotFoundError: No module "
+        f"named '{package}.not_installed'\n"
+    ) in found["test_task_modules_import"]
+    assert (
+        f"Loaded: {package}.export_tasks, {package}.report_tasks."
+        in found["test_task_modules_import"]
+    )
+
+
+def test_the_error_of_a_module_shows_no_password(
+    make_app: Callable[..., Celery], task_modules: Callable[[Celery], str]
+) -> None:
+    """A URL in a module's error is shown with its password masked."""
+    app = make_app()
+    app.conf.imports = (f"{task_modules(app)}.leaks_password",)
+    found = failures(run(build_functional_tests(app)))
+    assert set(found) == {"test_task_modules_import"}
+    assert "postgresql://worker:********@db:5432/results" in found["test_task_modules_import"]
+    assert TASK_MODULE_SECRET not in found["test_task_modules_import"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "is_worker", "imported"),
+    [
+        pytest.param({}, True, "no task modules were loaded", id="worker-without-modules"),
+        pytest.param(
+            {"imports": ("tests.task_modules.nosuch",)},
+            False,
+            "no task modules were loaded",
+            id="producer",
+        ),
+    ],
+)
+def test_nothing_to_import_and_no_task_are_visible_skips(
+    make_app: Callable[..., Celery], settings: dict[str, Any], is_worker: bool, imported: str
+) -> None:
+    """
+    Nothing to import, and no task outside celery.*, skip their checks, saying why.
+
+    A skip is no failure: the suite is successful, and unittest and pytest show it.
+    """
+    result = run(build_functional_tests(make_app(**settings), is_worker=is_worker))
+    assert result.wasSuccessful()
+    assert result.testsRun == len(CHECKS)
+    skipped = skips(result)
+    assert set(skipped) == {"test_task_modules_import", "test_every_task_reaches_a_work_queue"}
+    assert skipped["test_task_modules_import"] == (
+        "no task modules to import: the suite checks a process that only sends tasks "
+        "(is_worker=False), or an app whose imports and include are empty"
+    )
+    assert skipped["test_every_task_reaches_a_work_queue"] == (
+        f"the app has no task outside celery.*, so no task was checked ({imported}). A "
+        "worker's suite loads its task modules from imports and include: name them there, "
+        "or pass task_modules=(...) to build_functional_tests."
+    )
+
+
+def test_no_task_in_the_modules_loaded_is_said_in_the_skip(
+    make_app: Callable[..., Celery], task_modules: Callable[[Celery], str]
+) -> None:
+    """Modules that register no task: the skip names those that were loaded."""
+    app = make_app()
+    module = f"{task_modules(app)}.worker"
+    skipped = skips(run(build_functional_tests(app, task_modules=[module])))
+    assert list(skipped) == ["test_every_task_reaches_a_work_queue"]
+    assert f"(task modules loaded: {module})" in skipped["test_every_task_reaches_a_work_queue"]
+
+
+def test_config_defaults_name_a_task_module_that_must_exist(
+    make_config: Callable[..., Any],
+) -> None:
+    """
+    Config's default imports, app.tasks, is checked as a worker would import it.
+
+    There is no such module here: the check fails, as the worker's start would.
+    """
+    app = Celery("defaults", set_as_current=False)
+    app.config_from_object(make_config(broker_url="memory://"))
+    add_tasks(app, "export.render")
+    try:
+        found = failures(run(build_functional_tests(app)))
+    finally:
+        app.close()
+    assert set(found) == {"test_task_modules_import"}
+    report = found["test_task_modules_import"]
+    assert "'app.tasks': ModuleNotFoundError: No module named 'app'" in report
 
 
 # -- each check fails on an app broken in its way -------------------------------------------
@@ -177,18 +394,17 @@ BROKEN = {
             )
         },
     ),
+    # Config refuses a non-topic exchange type: a setting changed after it is checked.
     "exchange-type": Broken(
-        {"task_default_exchange_type": "direct"},
+        {},
         {
             "test_default_exchange_is_topic": (
                 "task_default_exchange_type='direct'",
                 "Set task_default_exchange_type='topic'",
-                "'export' to 'task_exchange' (direct) with key 'export'",
+                "remove the override",
             ),
-            # On a direct exchange the monitor's '#' catches nothing.
-            "test_each_work_queue_receives_its_tasks": ("reach ['export'], not",),
         },
-        also_failing=ROUTING,
+        tweak=direct_default_exchange,
     ),
     "queues-on-direct-exchange": Broken(
         {"task_queues": standard_queues(DIRECT)},
@@ -204,10 +420,13 @@ BROKEN = {
         {},
         {
             "test_every_task_reaches_a_work_queue": (
-                "2 task(s) reach no work queue",
-                "'report.build' goes to exchange 'task_exchange' with routing key 'report' "
-                "and reaches ['platform.fifo']",
+                "2 task(s) reach no work queue of QUEUES, so no worker would ever run them",
+                "'report.build' goes to exchange 'task_exchange' with routing key 'report', "
+                "which reaches ['platform.fifo'] of the app's queues",
                 "'report.publish' goes to",
+                "The router declares a queue named after an unknown routing key when it "
+                "first sends such a task",
+                "setup_app and `celery toolbox declare` do not create it",
                 "Add the missing queue(s) ['report'] to QUEUES",
             )
         },
@@ -379,6 +598,19 @@ BROKEN = {
         },
         tweak=add_late_retrying_tasks,
     ),
+    "task-module-missing": Broken(
+        {"imports": ("tests.task_modules.nosuch",), "include": ("tests.task_modules.exits",)},
+        {
+            "test_task_modules_import": (
+                "2 task module(s) of the app failed to import, so a worker would not start",
+                "- 'tests.task_modules.nosuch': ModuleNotFoundError: No module named "
+                "'tests.task_modules.nosuch'\n",
+                "- 'tests.task_modules.exits': SystemExit: exits.py is a script",
+                "Fix the module, or the name in imports/include (Config(imports=(...)) or "
+                "the CELERY_IMPORTS variable). Loaded: none.",
+            )
+        },
+    ),
     "router-raises": Broken(
         {"task_routes": ({"*": {"queue": "nowhere"}},), "task_create_missing_queues": False},
         {
@@ -420,7 +652,7 @@ def test_backend_set_by_the_app_class_is_checked(make_config: Callable[..., Any]
         backend_cls = "cache+memory://"
 
     app = WorkerApp("worker", set_as_current=False)
-    app.config_from_object(make_config(broker_url="memory://"))
+    app.config_from_object(make_config(broker_url="memory://", imports=()))
     try:
         found = failures(run(build_functional_tests(app)))
     finally:
@@ -447,6 +679,8 @@ def test_plain_celery_app_fails_with_a_message_for_each_rule() -> None:
         "test_every_task_reaches_a_work_queue",
         # Its broker, AMQP, has no visibility timeout.
         "test_retry_delays_fit_the_visibility_timeout",
+        # As a process that only sends tasks, it imports no task module: skipped.
+        "test_task_modules_import",
     }
     assert "task_default_exchange_type='direct'" in found["test_default_exchange_is_topic"]
     assert (
@@ -510,7 +744,12 @@ from celery import Celery
 from cadasta.workertoolbox.conf import Config
 
 app = Celery("worker_app", set_as_current=False)
-app.config_from_object(Config(environ={}, broker_url="sqs://127.0.0.1:1"))
+app.config_from_object(
+    Config(environ={}, broker_url="sqs://127.0.0.1:1", imports=("worker_tasks",))
+)
+"""
+WORKER_TASKS = """
+from worker_app import app
 
 
 @app.task(name="export.render", shared=False)
@@ -538,9 +777,15 @@ class FunctionalTests(build_functional_tests(app)):
 
 @pytest.fixture
 def worker_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """Write a worker's app and test modules; return the directory and the environment."""
+    """
+    Write a worker's app, its task module (its imports) and test modules.
+
+    Returns the directory and the environment to run them in. The task is registered only
+    when the suite imports the task module, as a starting worker does.
+    """
     for name, source in {
         "worker_app.py": WORKER_APP,
+        "worker_tasks.py": WORKER_TASKS,
         "test_direct.py": TEST_DIRECT,
         "test_extended.py": TEST_EXTENDED,
     }.items():
@@ -650,6 +895,26 @@ def test_app_and_process_are_left_as_found(
     assert snapshot(app) == before
 
 
+def test_task_modules_imported_stay_and_nothing_else_changes(
+    make_app: Callable[..., Celery], task_modules: Callable[[Celery], str]
+) -> None:
+    """
+    The task modules stay imported, with their tasks, as a worker's do; the rest is as found.
+
+    A module that failed is not left half-imported.
+    """
+    app = make_app()
+    package = task_modules(app)
+    app.conf.imports = (f"{package}.export_tasks", f"{package}.broken_import")
+    before = snapshot(app)
+    run(build_functional_tests(app))
+    after = snapshot(app)
+    assert set(after.pop("tasks")) - set(before.pop("tasks")) == {"export.render", "msg.send"}
+    assert after == before
+    assert f"{package}.export_tasks" in sys.modules
+    assert f"{package}.broken_import" not in sys.modules
+
+
 def test_set_up_is_undone_when_the_survey_fails(make_app: Callable[..., Celery]) -> None:
     """A configuration Celery cannot read errors in setUpClass; the cap is removed again."""
     app = make_app(task_queues=["celery"])
@@ -716,7 +981,9 @@ from cadasta.workertoolbox.conf import Config
 from cadasta.workertoolbox.tests import build_functional_tests
 
 app = Celery("audited", set_as_current=False)
-app.config_from_object(Config(environ={}, broker_url="sqs://key:secret@127.0.0.1:1"))
+app.config_from_object(
+    Config(environ={}, broker_url="sqs://key:secret@127.0.0.1:1", imports=())
+)
 
 
 @app.task(name="export.render", shared=False)
@@ -766,7 +1033,8 @@ def test_fifty_queues_and_five_hundred_tasks_take_well_under_a_second(
         assert found == {}
     else:
         assert list(found) == ["test_every_task_reaches_a_work_queue"]
-        assert "500 task(s) reach no work queue" in found["test_every_task_reaches_a_work_queue"]
+        report = found["test_every_task_reaches_a_work_queue"]
+        assert "500 task(s) reach no work queue of QUEUES" in report
 
 
 # -- secrets ---------------------------------------------------------------------------------
@@ -784,19 +1052,35 @@ def test_fifty_queues_and_five_hundred_tasks_take_well_under_a_second(
 def test_no_secret_in_any_failure_message(
     make_app: Callable[..., Celery], result_backend: str
 ) -> None:
-    """Failure reports mask the password of result_backend, whatever else is wrong."""
+    """
+    Failure reports mask the password of result_backend, whatever else is wrong.
+
+    A task module's error that holds the password (in a URL) masks it too.
+    """
+    assert TASK_MODULE_SECRET == SECRET
     app = make_app(
         result_backend=result_backend,
         task_default_queue="other",
         task_track_started=False,
-        task_default_exchange_type="direct",
         RESULT_DB_PASS=SECRET,
     )
+    direct_default_exchange(app)
     add_tasks(app, "report.build")
     remove_annotations(app)
-    result = run(build_functional_tests(app, is_worker=False))
+    result = run(
+        build_functional_tests(
+            app, is_worker=False, task_modules=["tests.task_modules.leaks_password"]
+        )
+    )
     reports = [report for _, report in (*result.failures, *result.errors)]
-    assert len(reports) >= 7
+    assert set(failures(result)) >= {
+        "test_default_queue_is_celery",
+        "test_task_track_started",
+        "test_default_exchange_is_topic",
+        "test_chord_unlock_retries_are_capped",
+        "test_every_task_reaches_a_work_queue",
+        "test_task_modules_import",
+    }
     assert not [report for report in reports if SECRET in report]
     backend_report = failures(result).get("test_result_backend_is_database")
     if backend_report is not None:

@@ -11,11 +11,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote
 
 import click
 
-from ._secrets import MASK, mask_url
+from ._masking import MASK, mask_text, mask_url, url_secrets
 
 __all__ = [
     "broker_location",
@@ -68,25 +67,18 @@ def broker_location(app: Any) -> str:
 
 def redact(text: str, url: str | None) -> str:
     """
-    Replace the password of *url* in *text* by the mask.
+    Replace the secrets of *url* in *text*, and any other it shows, by the mask.
 
-    The password is what :func:`~._secrets.mask_url` masks: the part of *url* its
-    masked form does not keep.
+    The secrets of *url* are what :func:`~._masking.mask_url` masks (its password and
+    secret query parameters), as given or %-decoded: a message may quote them either
+    way. Then :func:`~._masking.mask_text` masks what else it finds.
     """
-    if not url:
-        return text
-    shown = mask_url(url)
-    if shown == url:
-        return text
-    if shown == MASK:
-        # mask_url could not parse the URL, so the password is unknown: show nothing.
+    if url and mask_url(url) == MASK:
+        # mask_url could not parse the URL, so its secrets are unknown: show nothing.
         return MASK
-    before, _, after = shown.partition(MASK)
-    password = url[len(before) : len(url) - len(after)]
-    if not password:
-        return text
-    # The URL may hold the password %-escaped; a message may quote it either way.
-    return text.replace(password, MASK).replace(unquote(password), MASK)
+    for secret in url_secrets(url) if url else ():
+        text = text.replace(secret, MASK)
+    return mask_text(text)
 
 
 @contextmanager

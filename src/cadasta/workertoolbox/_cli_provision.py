@@ -100,6 +100,17 @@ def _warnings(
             f"role {report.role!r} can also reach {access}, through PUBLIC, a role it belongs "
             "to or an earlier grant; provisioning does not revoke that: review it."
         )
+    for privilege in report.cluster_privileges:
+        yield (
+            f"role {report.role!r} holds {privilege}; provisioning does not remove that: review it."
+        )
+    if report.other_databases:
+        yield (
+            f"role {report.role!r} can connect to other databases of the cluster: "
+            f"{', '.join(report.other_databases)}; provisioning looks only at "
+            f"{report.database!r}. Revoke CONNECT where the workers have no business "
+            "(REVOKE CONNECT ON DATABASE … FROM PUBLIC, and from the role)."
+        )
 
 
 def _role_line(report: ProvisionReport, source: str) -> str:

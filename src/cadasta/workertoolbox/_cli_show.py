@@ -11,12 +11,16 @@ censoring (:func:`celery.app.utils.filter_hidden_settings`) hides what its
 ``HIDDEN_SETTINGS`` match and the passwords of broker and backend URLs; and
 :func:`~._secrets.masked` renders the value, masking what Celery's expression does not
 match, such as ``SENTRY_DSN``.
+
+Functions are shown by their qualified name, and objects without a ``repr`` of their own
+by their class, instead of the ``<function … at 0x…>`` Python gives them.
 """
 
 from __future__ import annotations
 
 import difflib
 import pprint
+import types
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from typing import Any
@@ -28,7 +32,7 @@ from ._cli_queues import format_table, topology_of
 from ._secrets import masked, protect
 from .conf import LIBRARY_VARIABLES
 
-__all__ = ["LIBRARY_NAMES", "show", "shown_value", "suggestion"]
+__all__ = ["LIBRARY_NAMES", "readable", "show", "shown_value", "suggestion"]
 
 #: The library's variables as ``app.conf`` holds them, in the order they are shown.
 LIBRARY_NAMES: tuple[str, ...] = ("ENV_PREFIX", *LIBRARY_VARIABLES, "SETUP_SENTRY_LOGGING")
@@ -36,11 +40,15 @@ LIBRARY_NAMES: tuple[str, ...] = ("ENV_PREFIX", *LIBRARY_VARIABLES, "SETUP_SENTR
 _NOT_SETTINGS = frozenset({"deprecated_settings"})
 #: Settings Celery reads from ``CELERY_<NAME>`` ahead of any configuration.
 _CELERY_ENVIRONMENT = ("broker_url", "result_backend")
+#: Permissions, shown in octal as they are written.
+_OCTAL = frozenset({"LOG_FILE_MODE"})
 _WIDTH = 100
 
 
 def shown_value(name: str, value: object) -> str:
     """Return *value* as ``show`` prints it for the setting *name*, secrets masked."""
+    if name in _OCTAL and isinstance(value, int) and not isinstance(value, bool):
+        return oct(value)
     value = protect(name, value)
     # Celery masks a flag or a number whose name matches (database_create_tables_at_setup),
     # which hides nothing secret; masked() still masks one named like a password.
@@ -48,10 +56,62 @@ def shown_value(name: str, value: object) -> str:
         # When kombu cannot parse a URL, Celery's censoring raises; masked() hides it.
         with suppress(Exception):
             value = _celery_censored(name, value)
+    value = readable(value)
     text = masked(name, value)
     if text == repr(value) and len(text) > _WIDTH:
         text = pprint.pformat(value, width=_WIDTH)
     return text
+
+
+class _Shown:
+    """Stands for a value in ``show``'s output: its ``repr`` is the given text."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __repr__(self) -> str:
+        return self._text
+
+
+#: Functions and methods, Python's and C's: shown by their qualified name.
+_FUNCTIONS = (
+    types.FunctionType,
+    types.MethodType,
+    types.BuiltinFunctionType,
+    types.BuiltinMethodType,
+)
+
+
+def readable(value: object) -> object:
+    """
+    Return *value* with each function in it named, for a person to read.
+
+    A function or method becomes its qualified name
+    (``cadasta.workertoolbox._chord_unlock._fail_chord_body``), an object whose class keeps
+    Python's default ``repr`` becomes ``<module.Class object>``, and dicts, lists and tuples
+    are searched; the memory address Python shows for either means nothing to a reader.
+    Everything else is returned as it is.
+    """
+    if type(value) is dict:
+        return {key: readable(item) for key, item in value.items()}
+    if type(value) is list:
+        return [readable(item) for item in value]
+    if type(value) is tuple:  # a named tuple has a repr of its own, kept
+        return tuple(readable(item) for item in value)
+    if isinstance(value, _FUNCTIONS):
+        function = getattr(value, "__func__", value)
+        return _Shown(_dotted(function, function.__qualname__))
+    kind = type(value)
+    if kind.__repr__ is object.__repr__:
+        return _Shown(f"<{_dotted(kind, kind.__qualname__)} object>")
+    return value
+
+
+def _dotted(thing: object, qualname: str) -> str:
+    module = getattr(thing, "__module__", None)
+    return f"{module}.{qualname}" if module else qualname
 
 
 def _celery_censored(name: str, value: object) -> object:

@@ -7,9 +7,10 @@ routes come from the app's own router, the queues they reach from the bindings t
 declares (see :mod:`._conformance_topology`). Everything is computed once per test
 class, in ``setUpClass``.
 
-The suite leaves the app and the process as it found them. With ``is_worker=True`` it
-sets the app up as a worker's start does, minus the network (the cap on
-``celery.chord_unlock`` retries), and undoes it in ``tearDownClass``.
+The suite leaves the app as it found them. With ``is_worker=True`` it sets the app up as
+a worker's start does, minus the network: it imports the app's task modules (``imports``,
+``include``; see :mod:`._conformance_modules`), which stay imported, as a worker's do, and
+caps ``celery.chord_unlock`` retries, which ``tearDownClass`` undoes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ._chord_unlock import CHORD_UNLOCK_TASK, annotation
+from ._conformance_modules import TaskModules, load_task_modules, task_module_names
 from ._conformance_routing import Route, describe_target, publish_target
 from ._conformance_topology import DeclaredTopology
 from ._delivery import (
@@ -171,13 +173,22 @@ class ConformanceChecks(_Checks):
     app: ClassVar[Any]
     #: Whether the app is set up as a worker's start would before the checks run.
     is_worker: ClassVar[bool]
+    #: The task modules to import before the checks; ``None``: the app's, for a worker.
+    task_modules: ClassVar[tuple[str, ...] | None] = None
+    #: What importing the task modules did, once ``setUpClass`` has run.
+    loaded_task_modules: ClassVar[TaskModules] = TaskModules()
     _conformance_survey: ClassVar[Survey]
     _conformance_restore: ClassVar[Callable[[], None]] = _nothing_to_restore
 
     @classmethod
     def setUpClass(cls) -> None:
-        """Set the app up as a worker (when ``is_worker``) and survey its topology."""
+        """Load the task modules, set the app up as a worker, and survey its topology."""
         super().setUpClass()
+        names = cls.task_modules
+        as_worker = names is None
+        if names is None:
+            names = task_module_names(cls.app) if cls.is_worker else ()
+        cls.loaded_task_modules = load_task_modules(cls.app, names, as_worker)
         cls._conformance_restore = (
             set_up_as_worker(cls.app) if cls.is_worker else _nothing_to_restore
         )
@@ -199,6 +210,33 @@ class ConformanceChecks(_Checks):
     def _conformance_undo(cls) -> None:
         restore, cls._conformance_restore = cls._conformance_restore, _nothing_to_restore
         restore()
+
+    # -- task modules -------------------------------------------------------------------
+
+    def test_task_modules_import(self) -> None:
+        """The app's task modules import, as a starting worker imports them (imports, include)."""
+        modules = self.loaded_task_modules
+        if not modules.requested:
+            self.skipTest(
+                "no task modules to import: the suite checks a process that only sends "
+                "tasks (is_worker=False), or an app whose imports and include are empty"
+            )
+        if modules.failed:
+            listed = "\n  - ".join(f"{name!r}: {error}" for name, error in modules.failed)
+            loaded = f"Loaded: {', '.join(modules.loaded) or 'none'}."
+            if not modules.as_worker:
+                self.fail(
+                    f"{len(modules.failed)} task module(s) named for the check failed to "
+                    f"import:\n  - {listed}\nFix the module, or the name given as "
+                    f"task_modules (toolbox check --module). {loaded}"
+                )
+            variable = f"{env_prefix(self.app)}IMPORTS"
+            self.fail(
+                f"{len(modules.failed)} task module(s) of the app failed to import, so a "
+                f"worker would not start, or would run without their tasks:\n  - {listed}\n"
+                "Fix the module, or the name in imports/include (Config(imports=(...)) or "
+                f"the {variable} variable). {loaded}"
+            )
 
     # -- settings -----------------------------------------------------------------------
 
@@ -393,24 +431,35 @@ class ConformanceChecks(_Checks):
     def test_every_task_reaches_a_work_queue(self) -> None:
         """Every task registered outside celery.* reaches a work queue, not only the monitor."""
         survey = self._conformance_survey
+        names = [name for name in sorted(self.app.tasks) if not name.startswith("celery.")]
+        if not names:
+            self.skipTest(
+                "the app has no task outside celery.*, so no task was checked "
+                f"({self.loaded_task_modules.describe()}). A worker's suite loads its "
+                "task modules from imports and include: name them there, or pass "
+                "task_modules=(...) to build_functional_tests."
+            )
         stranded = []
-        for name in sorted(self.app.tasks):
-            if name.startswith("celery."):
-                continue
+        for name in names:
             route = survey.route(name)
             if not route.destinations - {survey.monitor}:
                 stranded.append((name, route))
         if not stranded:
             return
         listed = "\n  - ".join(
-            f"{name!r} goes to {route} and reaches {_listed(route.destinations)}"
+            f"{name!r} goes to {route}, which reaches {_listed(route.destinations)} of the "
+            "app's queues"
             for name, route in stranded
         )
         declared = {"", *survey.topology.queue_names}
         missing = sorted({route.routing_key for _, route in stranded} - declared)
         self.fail(
-            f"{len(stranded)} task(s) reach no work queue, so no worker would ever run "
-            f"them:\n  - {listed}\nAdd the missing queue(s) {_listed(missing)} to QUEUES "
+            f"{len(stranded)} task(s) reach no work queue of QUEUES, so no worker would "
+            f"ever run them:\n  - {listed}\nThe router declares a queue named after an "
+            "unknown routing key when it first sends such a task, so the message waits "
+            "there, but no worker started with the app's QUEUES consumes it, and setup_app "
+            f"and `celery toolbox declare` do not create it. Add the missing queue(s) "
+            f"{_listed(missing)} to QUEUES "
             "(Config(QUEUES=[...]) or the CELERY_QUEUES variable) of every process that "
             "sends or runs these tasks, or name the tasks after a queue of QUEUES "
             f"({_listed(survey.work_queue_names())})."
@@ -460,7 +509,9 @@ def _inspect_result_backend(app: Any) -> tuple[bool, str]:
     return is_database, f"{shown} selects {backend_class.__module__}.{backend_class.__qualname__}"
 
 
-def build_functional_tests(app: Celery, is_worker: bool = True) -> type[unittest.TestCase]:
+def build_functional_tests(
+    app: Celery, is_worker: bool = True, task_modules: Iterable[str] | None = None
+) -> type[unittest.TestCase]:
     """
     Build the test case that checks *app* against the architecture.
 
@@ -479,9 +530,13 @@ def build_functional_tests(app: Celery, is_worker: bool = True) -> type[unittest
 
     Args:
         app: A configured Celery app.
-        is_worker: Set the app up as a worker's start does before the checks (the cap
-            on ``celery.chord_unlock`` retries), and undo it after them. Use ``False``
-            for a process that only sends tasks.
+        is_worker: Set the app up as a worker's start does before the checks: import
+            its task modules (``imports`` and ``include``), so that the checks see the
+            tasks a worker runs, and cap ``celery.chord_unlock`` retries (undone after
+            the checks). Use ``False`` for a process that only sends tasks.
+        task_modules: The modules to import instead of the app's ``imports`` and
+            ``include`` (for a process that only sends tasks, the modules that define
+            the tasks it sends).
 
     Returns:
         A :class:`unittest.TestCase` subclass named ``FunctionalTests``, with ``app``
@@ -489,7 +544,7 @@ def build_functional_tests(app: Celery, is_worker: bool = True) -> type[unittest
         ``tearDownClass`` must call ``super()``.
 
     .. versionadded:: 1.0
-       *is_worker*; no broker needed.
+       *is_worker*, *task_modules*; no broker needed; task modules imported.
 
     """
     # Like collections.namedtuple: report the class under the module that built it.
@@ -500,6 +555,7 @@ def build_functional_tests(app: Celery, is_worker: bool = True) -> type[unittest
         "__doc__": f"Conformance of {app!r} to the Cadasta asynchronous architecture.",
         "app": app,
         "is_worker": is_worker,
+        "task_modules": None if task_modules is None else tuple(task_modules),
     }
     test_case = type("FunctionalTests", (ConformanceChecks, unittest.TestCase), namespace)
     return cast("type[unittest.TestCase]", test_case)

@@ -24,7 +24,8 @@ __all__ = ["DEFAULT_ENV_PREFIX", "Environment", "parse_value"]
 DEFAULT_ENV_PREFIX = "CELERY_"
 
 _TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
-_FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
+#: An empty value is neither: ``CELERY_AT_LEAST_ONCE=""`` is a mistake, not a "no".
+_FALSE = frozenset({"0", "false", "no", "off", "n", "f"})
 
 _EXAMPLES: dict[type, str] = {
     bool: "true or false",

@@ -1,33 +1,45 @@
 """
-Logging to the console and to files, with the passwords of URLs masked.
+Logging to the console and to private files, with secrets masked.
 
 With ``SETUP_FILE_LOGGING``, :class:`~cadasta.workertoolbox.conf.Config` calls
 :func:`configure_file_logging`: the root logger writes to the console in colour, every
 record of level INFO and above to ``info.log`` and of level ERROR and above to
 ``error.log``. :func:`logging_config` builds the configuration without applying it.
+
+The files are created with ``LOG_FILE_MODE`` (``0o600``: the owner alone reads them), and
+their folder, when it is created, with the same permissions plus search (``0o700``). A
+log file that is a symbolic link is refused: appending through it could write any file
+the process may write.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import logging.config
+import logging.handlers
 import os
-import re
+import stat
 import sys
+from io import TextIOWrapper
 from typing import Any
 
-from ._secrets import MASK
+from ._masking import mask_mapping, mask_text
 from .exceptions import ConfigError
 from .utils import ColorFormatter
 
 __all__ = [
     "BACKUP_COUNT",
+    "DEFAULT_FILE_MODE",
     "LOG_FORMAT",
     "MAX_BYTES",
     "MaskPasswordsFilter",
+    "PrivateRotatingFileHandler",
     "configure_file_logging",
+    "folder_mode",
     "logging_config",
     "mask_passwords",
+    "open_log_file",
 ]
 
 #: The format of every line: Celery's worker format, plus the logger's name.
@@ -37,12 +49,11 @@ MAX_BYTES = 10 * 1024 * 1024
 #: …and this many rotated files are kept (``info.log.1`` … ``info.log.5``).
 BACKUP_COUNT = 5
 
+#: The permissions of the log files unless ``LOG_FILE_MODE`` says otherwise.
+DEFAULT_FILE_MODE = 0o600
+
 #: The log files and the least level each receives.
 _FILES = {"info_file": ("info.log", "INFO"), "error_file": ("error.log", "ERROR")}
-
-#: ``scheme://user:password@`` anywhere in a text. The password runs to the last ``@``
-#: before a blank, so that a password with an unescaped ``/`` or ``@`` is masked whole.
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*):\S*@")
 
 #: Formats tracebacks for masking, as :class:`logging.Formatter` does for every handler.
 _TRACEBACKS = logging.Formatter()
@@ -50,31 +61,45 @@ _TRACEBACKS = logging.Formatter()
 
 def mask_passwords(text: str) -> str:
     """
-    Return *text* with the password of every URL in it replaced by the mask.
+    Return *text* with every secret in it replaced by the mask.
 
     A URL comes out as :func:`~cadasta.workertoolbox._secrets.mask_url` shows it:
-    ``redis://user:********@host/0``.
+    ``redis://user:********@host/0?password=********``; see
+    :func:`~cadasta.workertoolbox._masking.mask_text` for the rest.
     """
-    return _URL_PASSWORD.sub(rf"\g<head>:{MASK}@", text)
+    return mask_text(text)
+
+
+def _message(msg: object, args: Any) -> str:
+    """Format *msg* with *args* as :meth:`logging.LogRecord.getMessage` does."""
+    text = str(msg)
+    return text % args if args else text
 
 
 class MaskPasswordsFilter(logging.Filter):
     """
-    Mask the passwords of URLs in a record's message and traceback.
+    Mask the secrets in a record's message, arguments and traceback.
 
-    The record itself is changed, so every handler after this one sees it masked too.
+    A dict logged as the message or among the arguments has the values of its
+    secret-named keys masked; the formatted message then loses every secret
+    :func:`mask_passwords` finds. The record itself is changed, so every handler after
+    this one sees it masked too.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask *record* and let it through."""
+        msg, args = mask_mapping(record.msg), mask_mapping(record.args)
         try:
-            message = record.getMessage()
+            message = _message(msg, args)
         except Exception:
-            # A message whose arguments do not fit its format: the handler's formatter
-            # raises the same error and logging reports it, with the record.
-            return True
+            if msg is record.msg and args is record.args:
+                # A message whose arguments do not fit its format: the handler's
+                # formatter raises the same error and logging reports it.
+                return True
+            # A masked value given to a numeric format (%(password)d): not shown at all.
+            message = f"{msg} (not formatted: its arguments hold a secret)"
         masked = mask_passwords(message)
-        if masked != message:
+        if masked != message or msg is not record.msg or args is not record.args:
             record.msg, record.args = masked, None
         if record.exc_info:
             traceback = record.exc_text or _TRACEBACKS.formatException(record.exc_info)
@@ -82,7 +107,60 @@ class MaskPasswordsFilter(logging.Filter):
         return True
 
 
-def logging_config(log_dir: str, *, use_color: bool | None = None) -> dict[str, Any]:
+def folder_mode(file_mode: int) -> int:
+    """Return the permissions of a folder for files of *file_mode*: search wherever read."""
+    return file_mode | ((file_mode & 0o444) >> 2)
+
+
+def open_log_file(
+    path: str, file_mode: int, encoding: str | None = None, errors: str | None = None
+) -> TextIOWrapper:
+    """
+    Open *path* for appending, never through a symbolic link, with *file_mode* permissions.
+
+    A file created here gets *file_mode* exactly (whatever the umask); an existing one is
+    set to it.
+
+    Raises:
+        OSError: *path* is a symbolic link (``ELOOP``), or cannot be opened or set.
+
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    descriptor = os.open(path, flags, file_mode)
+    try:
+        if stat.S_IMODE(os.fstat(descriptor).st_mode) != file_mode:
+            os.fchmod(descriptor, file_mode)
+        return open(descriptor, "a", encoding=encoding, errors=errors)
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """
+    A :class:`~logging.handlers.RotatingFileHandler` whose files are private.
+
+    Every file it opens, at start and after each rotation, is opened by
+    :func:`open_log_file`: with *file_mode* permissions, never through a symbolic link.
+
+    Args:
+        filename: The log file.
+        file_mode: The permissions of the files.
+        **options: As for :class:`~logging.handlers.RotatingFileHandler`.
+
+    """
+
+    def __init__(self, filename: str, file_mode: int = DEFAULT_FILE_MODE, **options: Any):
+        self.file_mode = file_mode
+        super().__init__(filename, **options)
+
+    def _open(self) -> TextIOWrapper:
+        return open_log_file(self.baseFilename, self.file_mode, self.encoding, self.errors)
+
+
+def logging_config(
+    log_dir: str, *, use_color: bool | None = None, file_mode: int = DEFAULT_FILE_MODE
+) -> dict[str, Any]:
     """
     Return the :func:`logging.config.dictConfig` configuration of file logging.
 
@@ -90,11 +168,13 @@ def logging_config(log_dir: str, *, use_color: bool | None = None) -> dict[str, 
         log_dir: The folder of ``info.log`` and ``error.log``.
         use_color: Whether the console lines are coloured; when omitted, they are if the
             standard error stream is a terminal.
+        file_mode: The permissions of the log files (``LOG_FILE_MODE``).
 
     Returns:
         The configuration: the root logger at INFO writes to the console, to
         ``info.log`` and to ``error.log``, each file rotated at :data:`MAX_BYTES` with
-        :data:`BACKUP_COUNT` old files kept. The loggers that exist keep working.
+        :data:`BACKUP_COUNT` old files kept, created with *file_mode* and never opened
+        through a symbolic link. The loggers that exist keep working.
 
     """
     if use_color is None:
@@ -109,8 +189,9 @@ def logging_config(log_dir: str, *, use_color: bool | None = None) -> dict[str, 
     }
     for handler, (filename, level) in _FILES.items():
         handlers[handler] = {
-            "class": "logging.handlers.RotatingFileHandler",
+            "()": PrivateRotatingFileHandler,
             "filename": os.path.join(log_dir, filename),
+            "file_mode": file_mode,
             "maxBytes": MAX_BYTES,
             "backupCount": BACKUP_COUNT,
             "encoding": "utf-8",
@@ -131,27 +212,44 @@ def logging_config(log_dir: str, *, use_color: bool | None = None) -> dict[str, 
     }
 
 
-def configure_file_logging(log_dir: str) -> None:
+def configure_file_logging(log_dir: str, file_mode: int = DEFAULT_FILE_MODE) -> None:
     """
     Log to the console, ``info.log`` and ``error.log``, creating *log_dir* if needed.
 
-    The files are opened before logging is reconfigured, so that a folder that cannot
-    hold them leaves logging as it was. Processes that share *log_dir* (the children of
-    a prefork worker) share the files; rotation is then not coordinated between them.
+    The folder, when created here, gets :func:`folder_mode` of *file_mode* (``0o700``);
+    an existing one is left as it is. The files are opened before logging is
+    reconfigured, so that a folder that cannot hold them leaves logging as it was.
+    Processes that share *log_dir* (the children of a prefork worker) share the files;
+    rotation is then not coordinated between them.
 
     Args:
         log_dir: The folder of the log files.
+        file_mode: The permissions of the log files (``LOG_FILE_MODE``).
 
     Raises:
-        ConfigError: The folder or a file in it cannot be created or written.
+        ConfigError: The folder or a file in it cannot be created or written, or a
+            file is a symbolic link.
 
     """
-    config = logging_config(log_dir)
+    config = logging_config(log_dir, file_mode=file_mode)
     try:
-        os.makedirs(log_dir, exist_ok=True)
+        if not os.path.isdir(log_dir):
+            os.makedirs(log_dir, mode=folder_mode(file_mode))
+            os.chmod(log_dir, folder_mode(file_mode))  # exactly, whatever the umask
         for handler in _FILES:
-            with open(config["handlers"][handler]["filename"], "a", encoding="utf-8"):
-                pass
+            filename = config["handlers"][handler]["filename"]
+            try:
+                open_log_file(filename, file_mode).close()
+            except OSError as error:
+                if error.errno == errno.ELOOP and os.path.islink(filename):
+                    raise ConfigError(
+                        f"LOG_DIR={log_dir!r} holds {os.path.basename(filename)!r} as a "
+                        "symbolic link; log files are never written through one, which "
+                        "could make this process append to any file it may write. Remove "
+                        "the link, or set LOG_DIR (the environment variable CELERY_LOG_DIR "
+                        "by default) to another folder."
+                    ) from None
+                raise
     except OSError as error:
         raise ConfigError(
             f"LOG_DIR={log_dir!r} cannot hold the log files: {error}. Set LOG_DIR "

@@ -164,7 +164,8 @@ class TaskRouter:
         """Route to *queue*, a queue on the topic exchange, and declare the monitor too."""
         route = {
             "queue": queue,
-            "exchange": self._topology.exchange_name,
+            # A kombu Exchange, as 0.6 promised: code reads route["exchange"].name.
+            "exchange": self._topology.exchange,
             "routing_key": queue.routing_key or queue.name,
             "declare": [queue, self._topology.platform_queue],
         }

@@ -4,12 +4,15 @@ Values that carry secrets, and how they are shown.
 Passwords, DSNs and keys reach Celery as ordinary strings, so that every library that
 uses them works unchanged, but their ``repr`` never reveals them: Celery's
 ``app.conf.humanize()``, pprint and log lines built with ``%r`` all go through ``repr``.
+How a secret is found in a URL or a text is :mod:`._masking`'s job.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from collections.abc import Iterator, Mapping
+
+from ._masking import MASK, looks_secret, mask_text, mask_url, url_secrets
 
 __all__ = [
     "MASK",
@@ -20,16 +23,15 @@ __all__ = [
     "masked",
     "masked_text",
     "protect",
+    "secret_values",
 ]
 
-MASK = "********"
-
-#: Names of settings and environment variables whose value is a secret as a whole.
-_SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|DSN|API_?KEY|ACCESS_KEY|PRIVATE", re.IGNORECASE)
 #: Names of settings whose value is a URL that may hold a password.
 _URL_NAME = re.compile(r"URL|BACKEND|URI", re.IGNORECASE)
 #: A URL with userinfo somewhere in a text: ``://``, later an ``@``.
 _CREDENTIALS_IN_TEXT = re.compile(r"://.*@", re.DOTALL)
+#: Shorter values are not looked for in texts: masking every "abc" would hide too much.
+_SHORTEST_SECRET = 4
 
 
 class Secret(str):
@@ -50,38 +52,13 @@ class SecretURL(str):
         return repr(mask_url(str(self)))
 
 
-def mask_url(url: str) -> str:
-    """
-    Return *url* with its password replaced by :data:`MASK`.
-
-    The password runs from the user's ``:`` to the last ``@``, so that one holding an
-    unescaped ``/``, ``?``, ``#`` or ``@`` (which :func:`urlsplit` would cut short) is
-    masked whole; an ``@`` in a path or query may then mask more than the password. A
-    URL that cannot be parsed is masked whole rather than risk showing a secret.
-    """
-    try:
-        urlsplit(url)
-    except ValueError:
-        return MASK
-    scheme, separator, rest = url.partition("://")
-    userinfo, at, hostpart = rest.rpartition("@")
-    if not separator or not at or ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:{MASK}@{hostpart}"
-
-
-def looks_secret(name: str) -> bool:
-    """Tell whether the setting or variable *name* holds a secret as a whole."""
-    return bool(_SECRET_NAME.search(name))
-
-
 def masked(name: str, value: object) -> str:
     """
     Return the ``repr`` of *value* as it may be shown for the setting *name*.
 
-    Secrets are masked whole; URLs lose their password. ``None`` (a secret that is not
-    set) is shown as it is.
+    Secrets are masked whole; URLs lose their password and secret query parameters, and
+    so does a URL in the value of any other name (a misspelt ``CELERY_BROKER_UR``).
+    ``None`` (a secret that is not set) is shown as it is.
     """
     if value is None:
         return "None"
@@ -89,7 +66,8 @@ def masked(name: str, value: object) -> str:
         return repr(MASK)
     if isinstance(value, str) and _URL_NAME.search(name):
         return repr(mask_url(value))
-    return repr(value)
+    # Whatever the name: a URL's password, a secret query parameter, a secret-named key.
+    return mask_text(repr(value))
 
 
 def masked_text(name: str, value: object) -> str:
@@ -123,3 +101,37 @@ def protect(name: str, value: object) -> object:
     if _URL_NAME.search(name):
         return SecretURL(value)
     return value
+
+
+def _secrets_in(name: str, value: object, depth: int = 0) -> Iterator[str]:
+    if isinstance(value, str):
+        if looks_secret(name):
+            yield value
+        if "://" in value:
+            yield from url_secrets(value)
+            if looks_secret(name):
+                # A DSN's public key is its user.
+                user = value.partition("://")[2].rpartition("@")[0].partition(":")[0]
+                yield user
+    elif isinstance(value, Mapping) and depth < 10:
+        for key, item in value.items():
+            yield from _secrets_in(str(key), item, depth + 1)
+    elif isinstance(value, (list, tuple)) and depth < 10:
+        for item in value:
+            yield from _secrets_in(name, item, depth + 1)
+
+
+def secret_values(settings: Mapping[str, object]) -> frozenset[str]:
+    """
+    Return the secrets *settings* hold, to be looked for and masked in any text.
+
+    The values of secret-named settings and keys (in dicts too), and the passwords, secret
+    query parameters and, for secret-named URLs such as a DSN, the users of URLs. Values
+    shorter than four characters are left out.
+    """
+    return frozenset(
+        str(secret)
+        for name, value in settings.items()
+        for secret in _secrets_in(name, value)
+        if len(secret) >= _SHORTEST_SECRET
+    )

@@ -1,17 +1,24 @@
 """
-Reporting errors to Sentry.
+Reporting errors to Sentry, without the configuration's secrets nor the tasks' arguments.
 
 With ``SETUP_SENTRY_LOGGING`` (true by default when ``SENTRY_DSN`` is set),
 :class:`~cadasta.workertoolbox.conf.Config` calls :func:`init_sentry`: sentry-sdk reports
 every task that fails and every record logged at ERROR and above. sentry-sdk is an
 optional dependency (the ``sentry`` extra), imported only here and only then.
+
+Frames are sent without their local variables (``SENTRY_INCLUDE_LOCAL_VARIABLES`` turns
+them on): they held the result database's password (SQLAlchemy's and psycopg2's
+connection arguments) and the arguments of the task that failed. Every event is scrubbed
+by :class:`~._sentry_scrubbing.SecretScrubber` before it leaves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ._secrets import Secret
+from ._secrets import Secret, secret_values
+from ._sentry_scrubbing import SecretScrubber
 from .exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -36,13 +43,16 @@ def init_sentry(
     environment: str | None,
     release: str | None,
     *,
+    secrets: Iterable[str] = (),
+    include_local_variables: bool = False,
     transport: Transport | None = None,
 ) -> None:
     """
     Initialise sentry-sdk with its Celery and logging integrations.
 
     Call it before the worker starts: the Celery integration hooks into the tasks as
-    the worker prepares them. The DSN is never logged nor shown in an error.
+    the worker prepares them. The DSN is never logged nor shown in an error, and no
+    event carries it, nor any of *secrets*.
 
     Args:
         dsn: The DSN of the Sentry project (``SENTRY_DSN``).
@@ -52,6 +62,12 @@ def init_sentry(
             default when ``None``.
         release: The release reported (``SENTRY_RELEASE``); sentry-sdk's default when
             ``None``.
+        secrets: Values masked wherever they appear in an event (the configuration's
+            passwords, keys and tokens); the DSN and its key are always masked.
+        include_local_variables: Send the local variables of each frame of a
+            traceback (``SENTRY_INCLUDE_LOCAL_VARIABLES``). They can hold anything the
+            code had at hand, a task's arguments included; the scrubber masks only the
+            secrets it knows or recognises.
         transport: Where events go instead of the Sentry server: for tests, or for a
             process that ships its events another way.
 
@@ -69,6 +85,7 @@ def init_sentry(
         raise ConfigError([*problems, _MISSING_SDK]) from None
     if not dsn:
         raise ConfigError(problems)
+    scrubber = SecretScrubber([*secrets, *secret_values({"SENTRY_DSN": dsn})])
     sentry_sdk.init(
         # A Secret, so that sentry-sdk's own debug output shows it masked.
         dsn=Secret(dsn),
@@ -79,5 +96,9 @@ def init_sentry(
         # travel with every HTTP request (to SQS…), and every task message, and be logged.
         integrations=[CeleryIntegration(propagate_traces=False), LoggingIntegration()],
         trace_propagation_targets=[],
+        # Frame variables held the result database's password and the tasks' arguments.
+        include_local_variables=include_local_variables,
+        before_send=scrubber,
+        before_send_transaction=scrubber,
         transport=transport,
     )

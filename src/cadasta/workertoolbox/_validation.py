@@ -7,19 +7,24 @@ A check never raises: the configuration gathers every problem and raises one
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import string
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from ._secrets import masked, masked_text
+from ._secrets import MASK, masked, masked_text
 from ._sentry import _MISSING_DSN
 
 __all__ = [
+    "check_broker_url",
+    "check_exchange",
     "check_library_variables",
     "check_non_negative_int",
     "check_platform_queue_name",
+    "check_queue_name_prefix",
     "check_queue_names",
     "check_transport_options",
     "sqs_queue_name",
@@ -36,6 +41,9 @@ _WILDCARDS = ("*", "#")
 _PORT = re.compile(r"[0-9]{1,5}")
 #: What cannot stand in the host part of a URL.
 _NOT_IN_HOST = re.compile(r"[\s/?#@]")
+#: The permission bits of a file, and those its owner needs to log to it.
+_MOST_PERMISSIONS = 0o777
+_OWNER_READ_WRITE = 0o600
 
 
 def sqs_queue_name(prefix: str, name: str) -> str:
@@ -52,7 +60,8 @@ def _sqs_problem(setting: str, name: str, prefix: str) -> str | None:
         return (
             f"{setting}: queue {name!r} becomes {sqs_name!r} on SQS with the prefix "
             f"{prefix!r}, {len(sqs_name)} characters; SQS accepts at most 80. "
-            "Shorten the name or QUEUE_PREFIX."
+            "Shorten the name or the prefix (QUEUE_PREFIX, or the queue_name_prefix "
+            "transport option when it is given)."
         )
     if not _SQS_NAME.fullmatch(sqs_name):
         fix = "Rename the queue."
@@ -63,6 +72,18 @@ def _sqs_problem(setting: str, name: str, prefix: str) -> str | None:
             f"ASCII letters, digits, '-' and '_' (and a '.fifo' suffix). {fix}"
         )
     return None
+
+
+def check_queue_name_prefix(prefix: str) -> list[str]:
+    """Check a ``queue_name_prefix`` given in ``broker_transport_options``."""
+    if _SQS_NAME.fullmatch(sqs_queue_name(prefix, "x")):
+        return []
+    return [
+        f"broker_transport_options['queue_name_prefix']={prefix!r} holds characters SQS "
+        "refuses in a queue name; it accepts ASCII letters, digits, '-' and '_'. Better, "
+        "leave the option out and set QUEUE_PREFIX (the keyword, or the QUEUE_PREFIX "
+        "variable with your ENV_PREFIX), which it defaults to."
+    ]
 
 
 def check_queue_names(value: Any, setting: str, prefix: str) -> tuple[tuple[str, ...], list[str]]:
@@ -129,7 +150,12 @@ def _name_problem(setting: str, name: Any, prefix: str) -> str | None:
 
 
 def check_platform_queue_name(name: Any, prefix: str, work_queues: tuple[str, ...]) -> list[str]:
-    """Check ``PLATFORM_QUEUE_NAME``."""
+    """
+    Check ``PLATFORM_QUEUE_NAME``.
+
+    It must not name a work queue or ``celery``, compared as SQS will see them: kombu
+    turns ``.`` into ``-`` (except a final ``.fifo``), so ``'ex.port'`` is ``'ex-port'``.
+    """
     if not isinstance(name, str) or not name:
         return [
             f"PLATFORM_QUEUE_NAME={name!r} is not a queue name; leave it at its "
@@ -141,8 +167,89 @@ def check_platform_queue_name(name: Any, prefix: str, work_queues: tuple[str, ..
             "Give a name that is neither in QUEUES nor 'celery', such as the default "
             "'platform.fifo'."
         ]
+    sqs_name = sqs_queue_name(prefix, name)
+    clash = next(
+        (queue for queue in (*work_queues, "celery") if sqs_queue_name(prefix, queue) == sqs_name),
+        None,
+    )
+    if clash is not None:
+        return [
+            f"PLATFORM_QUEUE_NAME={name!r} becomes {sqs_name!r} on SQS, the same queue as "
+            f"the work queue {clash!r}: every {clash}.* task would be sent twice to one "
+            "queue, and workers would run the monitor's copy. Give the monitor a name of "
+            "its own, such as the default 'platform.fifo'."
+        ]
     problem = _sqs_problem("PLATFORM_QUEUE_NAME", name, prefix)
     return [] if problem is None else [problem]
+
+
+#: What may not stand, unescaped, in the user or password of a URL: each ends it early.
+_NOT_IN_USERINFO = frozenset("/?#@[] ")
+
+
+def check_broker_url(url: Any, source: str) -> list[str]:
+    """
+    Check that the user and password of the broker URL *url* are percent-encoded.
+
+    AWS secret keys often hold ``/``: ``sqs://KEY:abc/def@`` ends the password at the
+    ``/``, and kombu reads the rest as host and port ("Port could not be cast to integer
+    value as 'abc'", which shows the start of the secret). Nothing of the user or
+    password is shown here.
+
+    Args:
+        url: The broker URL.
+        source: Where it was set, such as ``'broker_url'`` or ``'CELERY_BROKER_URL'``.
+
+    """
+    if not isinstance(url, str) or "://" not in url:
+        return []
+    scheme, _, rest = url.partition("://")
+    hostpart = rest.rpartition("@")[2]
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:  # an unbalanced '[' or ']' in the user part
+        netloc = None
+    if netloc is not None:
+        # An '@' past the network location, with none in it: the user part was cut short
+        # by a '/', '?' or '#' ('amqp://u:p@host/vhost@x', an '@' of the vhost, is fine).
+        cut_short = "@" not in netloc and "@" in rest[len(netloc) :]
+        userinfo = netloc.rpartition("@")[0]
+        if not cut_short and not _NOT_IN_USERINFO.intersection(userinfo):
+            return []
+    return [
+        f"{source}={scheme}://{MASK}@{hostpart} has a user or password (an SQS access key "
+        "or secret key) holding a character that ends it early: '/', '?', '#', '@', '[', "
+        "']' or a space. kombu would read part of the secret as the host or the port. "
+        "Percent-encode the user and the password, e.g. with urllib.parse.quote(secret, "
+        "safe='') ('/' becomes '%2F'), where the URL is set."
+    ]
+
+
+def check_exchange(name: Any, exchange_type: Any, env_prefix: str) -> list[str]:
+    """
+    Check ``task_default_exchange`` and ``task_default_exchange_type``.
+
+    Only a topic exchange gives both the work queue (by its name) and the monitor queue
+    (by ``#``) a copy: kombu's ``fanout`` would deliver nothing on SQS, ``direct`` drops
+    the monitor's copy, and a type kombu does not know fails at the first send.
+    """
+    problems: list[str] = []
+    if not isinstance(name, str) or not name:
+        problems.append(
+            f"task_default_exchange={name!r} must name the exchange every task is published "
+            "to, such as the default 'task_exchange'; the empty name is AMQP's default "
+            "exchange, which routes by queue name and gives the monitor no copy (the "
+            f"keyword task_default_exchange or {env_prefix}TASK_DEFAULT_EXCHANGE)."
+        )
+    if exchange_type != "topic":
+        problems.append(
+            f"task_default_exchange_type={exchange_type!r} is not 'topic': only a topic "
+            "exchange delivers each task both to its work queue and, through the key '#', "
+            "to the monitor queue ('direct' drops the monitor's copy, 'fanout' delivers "
+            "nothing on SQS). Remove the setting (the keyword task_default_exchange_type or "
+            f"{env_prefix}TASK_DEFAULT_EXCHANGE_TYPE)."
+        )
+    return problems
 
 
 def check_non_negative_int(value: Any, setting: str) -> list[str]:
@@ -152,12 +259,25 @@ def check_non_negative_int(value: Any, setting: str) -> list[str]:
     return []
 
 
+#: The longest visibility timeout and long-polling wait SQS accepts, in seconds.
+_SQS_MAX_VISIBILITY_TIMEOUT = 43200
+_SQS_MAX_WAIT_TIME = 20
 #: The longest ``publish_retry_seconds`` accepted: a producer waits that long at most.
 _LONGEST_PUBLISH_RETRY = 300
 
 
-def check_transport_options(value: Any) -> list[str]:
-    """Check ``broker_transport_options`` as given by the user."""
+def _number(value: Any) -> bool:
+    """Tell whether *value* is a finite number (not a bool, not NaN, not infinite)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_transport_options(value: Any, transport: str = "sqs") -> list[str]:
+    """
+    Check ``broker_transport_options`` as given by the user, for *transport*.
+
+    SQS's own limits (a visibility timeout of at most 43200 s, long polls of at most
+    20 s) apply only when *transport* is ``'sqs'``.
+    """
     if not isinstance(value, Mapping):
         shown = masked_text("broker_transport_options", value)
         return [
@@ -178,6 +298,29 @@ def check_transport_options(value: Any) -> list[str]:
             f"broker_transport_options['queue_name_prefix']={prefix!r} must be a string, "
             "e.g. 'dev-'; better, leave it out and set QUEUE_PREFIX, which it defaults to."
         )
+    where = (
+        "Set it in Config(broker_transport_options=...) or the BROKER_TRANSPORT_OPTIONS variable."
+    )
+    timeout = value.get("visibility_timeout")
+    if timeout is not None:
+        top = _SQS_MAX_VISIBILITY_TIMEOUT if transport == "sqs" else None
+        if not _number(timeout) or timeout <= 0 or (top is not None and timeout > top):
+            limit = f" up to SQS's maximum of {top}" if top else ""
+            problems.append(
+                f"broker_transport_options['visibility_timeout']={timeout!r} must be a "
+                f"number of seconds above 0{limit}, e.g. 3600: a task not acknowledged "
+                f"within it is delivered again. {where}"
+            )
+    wait = value.get("wait_time_seconds")
+    if wait is not None:
+        top = _SQS_MAX_WAIT_TIME if transport == "sqs" else None
+        if not _number(wait) or wait < 0 or (top is not None and wait > top):
+            limit = f" to SQS's maximum of {top}" if top else " or more"
+            problems.append(
+                f"broker_transport_options['wait_time_seconds']={wait!r} must be a number "
+                f"of seconds from 0{limit}: how long one poll of a queue waits for a "
+                f"message. {where}"
+            )
     retry = value.get("publish_retry_seconds")
     if retry is not None and (
         isinstance(retry, bool)
@@ -214,6 +357,9 @@ def check_library_variables(config: Mapping[str, Any]) -> list[str]:
     for name in ("RESULT_DB_USER", "RESULT_DB_PASS", "RESULT_DB_NAME"):
         if not isinstance(config.get(name), str):
             problem(name, f"is of type {type(config.get(name)).__name__}", "a string")
+        elif name != "RESULT_DB_PASS" and not config.get(name):
+            what = "the result database's role" if name == "RESULT_DB_USER" else "the database"
+            problem(name, "is empty", f"the name of {what}")
     host = config.get("RESULT_DB_HOST")
     if not isinstance(host, str) or not host or _NOT_IN_HOST.search(host):
         problem(
@@ -229,12 +375,26 @@ def check_library_variables(config: Mapping[str, Any]) -> list[str]:
         problem(
             "RESULT_DB_PORT", "is not a port number", "a whole number from 1 to 65535, e.g. 5432"
         )
-    for name in ("SETUP_FILE_LOGGING", "SETUP_SENTRY_LOGGING"):
+    for name in ("SETUP_FILE_LOGGING", "SETUP_SENTRY_LOGGING", "SENTRY_INCLUDE_LOCAL_VARIABLES"):
         if not isinstance(config.get(name), bool):
             problem(name, f"is of type {type(config.get(name)).__name__}", "True or False")
     log_dir = config.get("LOG_DIR")
     if not isinstance(log_dir, (str, os.PathLike)) or not str(log_dir) or "\0" in str(log_dir):
         problem("LOG_DIR", "is not a folder", "the path of a folder for the log files, e.g. 'logs'")
+    mode = config.get("LOG_FILE_MODE")
+    if (
+        isinstance(mode, bool)
+        or not isinstance(mode, int)
+        or not 0 <= mode <= _MOST_PERMISSIONS
+        or mode & _OWNER_READ_WRITE != _OWNER_READ_WRITE
+    ):
+        problem(
+            "LOG_FILE_MODE",
+            "is not the permissions of a log file",
+            "permissions that let the owner read and write, in octal, such as 0o600 (the "
+            "owner alone, the default) or 0o640 (its group reads too); 600 is decimal, "
+            "another mode",
+        )
     for name in ("SENTRY_DSN", "SENTRY_NAME", "SENTRY_ENVIRONMENT", "SENTRY_RELEASE"):
         if config.get(name) is not None and not isinstance(config.get(name), str):
             problem(name, f"is of type {type(config.get(name)).__name__}", "a string, or nothing")

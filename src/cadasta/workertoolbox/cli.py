@@ -51,12 +51,32 @@ def show_command(ctx: click.Context) -> None:
     is_flag=True,
     help="Check a process that only sends tasks, without a worker's set-up.",
 )
+@click.option(
+    "--module",
+    "modules",
+    multiple=True,
+    metavar="MODULE",
+    help=(
+        "Import this task module before checking (repeatable); by default a worker's "
+        "imports and include, and none with --producer."
+    ),
+)
 @click.pass_context
-def check_command(ctx: click.Context, as_json: bool, producer: bool) -> None:
+def check_command(
+    ctx: click.Context, as_json: bool, producer: bool, modules: tuple[str, ...]
+) -> None:
     """Run the conformance suite on the app: exit 0 if it conforms, 1 if not."""
     from ._cli_check import check
 
-    ctx.exit(check(_app(ctx), as_json=as_json, is_worker=not producer, color=_color(ctx)))
+    ctx.exit(
+        check(
+            _app(ctx),
+            as_json=as_json,
+            is_worker=not producer,
+            task_modules=modules or None,
+            color=_color(ctx),
+        )
+    )
 
 
 @toolbox.command(name="declare")

@@ -26,14 +26,18 @@ from ._delivery import (
     at_least_once_problems,
 )
 from ._environment import Environment, parse_value
+from ._logging import DEFAULT_FILE_MODE
 from ._result_backend import build_result_backend, render_result_backend
 from ._routing import TaskRouter, check_message_group
-from ._secrets import masked, protect
+from ._secrets import masked, protect, secret_values
 from ._topology import Topology
 from ._validation import (
+    check_broker_url,
+    check_exchange,
     check_library_variables,
     check_non_negative_int,
     check_platform_queue_name,
+    check_queue_name_prefix,
     check_queue_names,
     check_transport_options,
 )
@@ -59,10 +63,12 @@ LIBRARY_VARIABLES: Mapping[str, Any] = {
     "AT_LEAST_ONCE": False,
     "SETUP_FILE_LOGGING": False,
     "LOG_DIR": "logs",
+    "LOG_FILE_MODE": DEFAULT_FILE_MODE,
     "SENTRY_DSN": None,
     "SENTRY_NAME": None,
     "SENTRY_ENVIRONMENT": None,
     "SENTRY_RELEASE": None,
+    "SENTRY_INCLUDE_LOCAL_VARIABLES": False,
 }
 
 _DEFAULT_TRANSPORT_OPTIONS: Mapping[str, Any] = {
@@ -147,6 +153,31 @@ def _celery_option_types() -> Mapping[str, str]:
     return {name: option.type for name, option in flatten(NAMESPACES)}
 
 
+class _TemplateFields:
+    """
+    What a ``result_backend`` template is rendered with: the configuration, keywords included.
+
+    The template is rendered before the keywords that are neither Celery settings the
+    configuration reads nor library variables (``Config(foo='abc')``) become attributes;
+    0.6 rendered with them too, so ``{0.foo}`` reads the keyword.
+    """
+
+    def __init__(self, config: Config, given: Mapping[str, Any]) -> None:
+        self._config = config
+        self._given = given
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return getattr(self._config, name)
+        except AttributeError:
+            if name in self._given:
+                return protect(name, self._given[name])
+            raise AttributeError(f"'Config' object has no attribute {name!r}") from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__getattr__(name)
+
+
 class Config(Mapping[str, Any]):
     """
     The settings a Celery app needs to follow the architecture.
@@ -188,10 +219,12 @@ class Config(Mapping[str, Any]):
     AT_LEAST_ONCE: bool
     SETUP_FILE_LOGGING: bool
     LOG_DIR: str
+    LOG_FILE_MODE: int
     SENTRY_DSN: str | None
     SENTRY_NAME: str | None
     SENTRY_ENVIRONMENT: str | None
     SENTRY_RELEASE: str | None
+    SENTRY_INCLUDE_LOCAL_VARIABLES: bool
     SETUP_SENTRY_LOGGING: bool
     # The Celery settings the configuration itself reads back.
     task_default_exchange: str
@@ -322,8 +355,28 @@ class Config(Mapping[str, Any]):
 
     @property
     def _queue_name_prefix(self) -> str:
+        """
+        The queue name prefix SQS will see.
+
+        The ``queue_name_prefix`` transport option when it is given (and valid), else
+        ``QUEUE_PREFIX`` and a dash.
+        """
+        option = self._given_queue_name_prefix()
+        if option is not None and not check_queue_name_prefix(option):
+            return option
         prefix = self.QUEUE_PREFIX
         return f"{prefix}-" if isinstance(prefix, str) and prefix else ""
+
+    def _given_queue_name_prefix(self) -> str | None:
+        """Return the ``queue_name_prefix`` transport option given, if it is a string."""
+        options = self._given.get("broker_transport_options")
+        if options is None:
+            try:
+                options = self._environment.get("broker_transport_options", {})
+            except ConfigError:
+                return None  # reported when the broker is set
+        prefix = options.get("queue_name_prefix") if isinstance(options, Mapping) else None
+        return prefix if isinstance(prefix, str) else None
 
     def _check_variables(self) -> list[str]:
         problems: list[str] = []
@@ -349,13 +402,24 @@ class Config(Mapping[str, Any]):
         return problems
 
     def _read_by_celery(self, setting: str) -> str | None:
-        """Return the environment value Celery itself would give *setting* precedence to."""
-        return self._environment.raw(_READ_BY_CELERY[setting])
+        """
+        Return the environment value Celery itself would give *setting* precedence to.
+
+        Celery reads an empty value as unset (``os.environ.get(...) or ...``), and so
+        does the configuration.
+        """
+        return self._environment.raw(_READ_BY_CELERY[setting]) or None
 
     def _set_broker(self) -> None:
         url = self._read_by_celery("broker_url")
+        source = _READ_BY_CELERY["broker_url"]
         if url is None:
+            in_keyword = "broker_url" in self._given
             url = self._given.get("broker_url", self._environment.lookup("broker_url"))
+            source = "broker_url" if in_keyword else self._environment.variable("broker_url")
+        url_problems = check_broker_url(url, source)
+        if url_problems:
+            raise ConfigError(url_problems)
         if url is not None:
             self.broker_url = protect("broker_url", url)
         scheme = str(url).split("://", 1)[0].lower() if url else "sqs"
@@ -375,7 +439,7 @@ class Config(Mapping[str, Any]):
         elif transport is None:
             delattr(self, "broker_transport")
         given = self.set("broker_transport_options", {})
-        problems = check_transport_options(given)
+        problems = check_transport_options(given, chosen)
         if problems:
             raise ConfigError(problems)
         options = {
@@ -383,6 +447,10 @@ class Config(Mapping[str, Any]):
             "queue_name_prefix": self._queue_name_prefix,
             **given,
         }
+        prefix = options["queue_name_prefix"]
+        if isinstance(prefix, str) and prefix != self._queue_name_prefix:
+            # The queue names were checked with QUEUE_PREFIX: SQS would refuse this one.
+            raise ConfigError(check_queue_name_prefix(prefix))
         if self.ENV_PREFIX != "CELERY_":
             options[ENV_PREFIX_OPTION] = self.ENV_PREFIX
         self.broker_transport_options = protect("broker_transport_options", options)
@@ -410,7 +478,7 @@ class Config(Mapping[str, Any]):
                 self.RESULT_DB_NAME,
             )
         else:
-            url = render_result_backend(template, self)
+            url = render_result_backend(template, _TemplateFields(self, self._given))
         self.result_backend = protect("result_backend", url)
 
     def _set_task_defaults(self) -> None:
@@ -423,6 +491,14 @@ class Config(Mapping[str, Any]):
                 setattr(self, keyword, default)
         if self.SETUP_FILE_LOGGING:
             self.set("worker_hijack_root_logger", False)
+        exchange_problems = check_exchange(
+            self.task_default_exchange, self.task_default_exchange_type, self.ENV_PREFIX
+        )
+        if exchange_problems:
+            problems += exchange_problems
+            # Valid values, so that the topology can be built whatever was given.
+            self.task_default_exchange = _TASK_DEFAULTS["task_default_exchange"]
+            self.task_default_exchange_type = _TASK_DEFAULTS["task_default_exchange_type"]
         topology = Topology.build(
             self.QUEUES,
             self.PLATFORM_QUEUE_NAME,
@@ -491,15 +567,19 @@ class Config(Mapping[str, Any]):
         if self.SETUP_FILE_LOGGING:
             from ._logging import configure_file_logging
 
-            configure_file_logging(self.LOG_DIR)
+            configure_file_logging(self.LOG_DIR, self.LOG_FILE_MODE)
         if self.SETUP_SENTRY_LOGGING:
             from ._sentry import init_sentry
 
+            # The library's defaults are public: masking 'cadasta' would hide module names.
+            public = {value for value in LIBRARY_VARIABLES.values() if isinstance(value, str)}
             init_sentry(
                 dsn=self.SENTRY_DSN,
                 name=self.SENTRY_NAME,
                 environment=self.SENTRY_ENVIRONMENT,
                 release=self.SENTRY_RELEASE,
+                secrets=secret_values(self) - public,
+                include_local_variables=self.SENTRY_INCLUDE_LOCAL_VARIABLES,
             )
 
 

@@ -8,7 +8,10 @@ first use, so the database's owner provisions them ahead with
 
 1. takes an advisory lock (``pg_advisory_xact_lock``, so concurrent runs wait their
    turn) and refuses, before changing anything, a missing schema and an existing role
-   that could escape the tables: a superuser, one with ``CREATEROLE``, one owning the
+   that could escape the tables, itself or through any chain of roles it belongs to
+   (see :mod:`._provision_roles`): a superuser; one with ``CREATEROLE``, ``BYPASSRLS``
+   or ``REPLICATION``; a member of a predefined role that reads or writes files on the
+   server, runs programs there, or reads or writes every table; one owning the
    database, the schema or a result table;
 2. creates Celery's sequences, tables and indexes from Celery's own models
    (``celery.backends.database.models``), exactly as Celery's ``create_all`` would, and
@@ -100,9 +103,12 @@ setting, and the same tables serve both. A schema other than ``public`` also nee
 configuration; custom ``database_table_names`` are not supported, since the platform
 reads ``celery_taskmeta``.
 
-What the provisioning does not touch, and reports in
-:attr:`ProvisionReport.other_access` instead: privileges other roles granted to
-``PUBLIC`` or to a role the worker's role belongs to. Every role also keeps PostgreSQL's
+What the provisioning does not touch, and reports instead: privileges other roles
+granted to ``PUBLIC`` or to a role the worker's role belongs to
+(:attr:`ProvisionReport.other_access`), ``CREATEDB`` and the predefined roles it is not
+refused for (:attr:`ProvisionReport.cluster_privileges`), and the other databases of the
+cluster it may connect to (:attr:`ProvisionReport.other_databases`; PostgreSQL lets
+``PUBLIC`` connect to every database by default). Every role also keeps PostgreSQL's
 defaults for ``PUBLIC``: ``CONNECT`` and ``TEMPORARY`` (session-private temporary
 tables) on the database, reading the system catalogs, running functions.
 """
@@ -112,10 +118,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote
 
+from ._masking import mask_text, url_password, url_secrets
+from ._provision_roles import inspect_role, other_databases
 from ._secrets import MASK, mask_url
+from ._sql import driver_sql as _driver_sql
+from ._sql import query as _query
+from ._sql import quote as _quote
 from .exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -158,6 +169,12 @@ class ProvisionReport:
             through ``PUBLIC``, membership in another role, or earlier grants. Empty when
             the role is confined to the result tables. Provisioning does not revoke these
             (other roles may rely on them); review them.
+        cluster_privileges: What the role may do on the whole cluster, itself or
+            through a role it belongs to, that provisioning does not refuse:
+            ``CREATEDB``, and predefined roles such as ``pg_signal_backend``. Review them.
+        other_databases: The other databases of the cluster the role may connect to
+            (each followed by `` (CREATE)`` when it may create schemas there); every role
+            may by default, through ``PUBLIC``. Provisioning looks at none of them.
 
     .. versionadded:: 1.0
 
@@ -170,20 +187,8 @@ class ProvisionReport:
     password_set: bool
     created: tuple[str, ...]
     other_access: tuple[str, ...]
-
-
-@cache
-def _preparer() -> Any:
-    from sqlalchemy.dialects.postgresql.base import PGDialect
-
-    # The "named" paramstyle: this preparer does not double "%" for the driver, so what
-    # it returns is the SQL PostgreSQL reads; _driver_sql() escapes it for psycopg2.
-    return PGDialect(paramstyle="named").identifier_preparer  # type: ignore[no-untyped-call]
-
-
-def _quote(name: str) -> str:
-    """Return *name* quoted as a PostgreSQL identifier: always double-quoted."""
-    return str(_preparer().quote_identifier(name))
+    cluster_privileges: tuple[str, ...] = ()
+    other_databases: tuple[str, ...] = ()
 
 
 def grant_statements(role: str, *, database: str, schema: str = "public") -> tuple[str, ...]:
@@ -255,9 +260,11 @@ def provision_result_db(
 
     Raises:
         ConfigError: An argument is invalid, the database cannot be reached, the role is
-            unsafe for workers (a superuser, able to create roles, or owning the
-            database, the schema or a result table), or the owner lacks a privilege
-            the provisioning needs. The message names the problem; passwords are masked.
+            unsafe for workers (a superuser, able to create roles, bypass row-level
+            security or replicate, a member of a role that is or may do so or that
+            reaches the server's files or programs or every table, or owning the
+            database, the schema or a result table), or the owner lacks a privilege the
+            provisioning needs. The message names the problem; passwords are masked.
 
     .. versionadded:: 1.0
 
@@ -274,7 +281,8 @@ def provision_result_db(
             connection = engine.connect()
         except sqlalchemy.exc.DBAPIError as error:
             raise ConfigError(
-                f"Cannot connect to admin_url {masked!r}: {_first_line(str(error.orig))}. "
+                f"Cannot connect to admin_url {masked!r}: "
+                f"{_hidden(_first_line(str(error.orig)), admin_url)}. "
                 "Check its host, port, database and credentials: it must name the "
                 "database's owner."
             ) from None
@@ -284,7 +292,7 @@ def provision_result_db(
             except sqlalchemy.exc.DBAPIError as error:
                 raise ConfigError(
                     f"Provisioning the result tables through admin_url {masked!r} failed: "
-                    f"{_first_line(str(error.orig))} (while running: "
+                    f"{_hidden(_first_line(str(error.orig)), admin_url)} (while running: "
                     f"{_first_line(error.statement or '')}). admin_url must name the owner "
                     "of the database and of the schema; creating the role or setting its "
                     "password also needs the CREATEROLE attribute."
@@ -298,9 +306,21 @@ def provision_result_db(
         report.role,
         ", ".join(report.created) or "nothing",
     )
-    if report.other_access:
-        logger.warning("Role %r can also reach: %s", report.role, ", ".join(report.other_access))
+    for what, found, separator in (
+        ("can also reach", report.other_access, ", "),
+        ("also holds", report.cluster_privileges, "; "),
+        ("can connect to other databases of the cluster", report.other_databases, ", "),
+    ):
+        if found:
+            logger.warning("Role %r %s: %s", report.role, what, separator.join(found))
     return report
+
+
+def _hidden(text: str, url: str) -> str:
+    """Return *text* without the secrets of *url*, nor any other it shows."""
+    for secret in url_secrets(url):
+        text = text.replace(secret, MASK)
+    return mask_text(text)
 
 
 # -- validation -----------------------------------------------------------------------
@@ -341,6 +361,16 @@ def _parse_admin_url(admin_url: str) -> URL | str:
             f"admin_url {masked!r} uses {url.drivername!r}; the result database is "
             f"PostgreSQL through psycopg2: give a URL such as {_EXAMPLE_URL!r} "
             "('postgresql://…' and 'db+postgresql://…' are accepted too)."
+        )
+    written = url_password(text)
+    if written is not None and unquote(written) != url.password:
+        # SQLAlchemy ends the password at its first '@' and takes the rest for the host,
+        # which the driver's errors would then show.
+        return (
+            f"admin_url {masked!r} holds an '@' in its password that is not escaped; "
+            "write it as %40 (urllib.parse.quote(password, safe='') escapes every "
+            "character that needs it), or leave the password out to have libpq read "
+            "PGPASSWORD or ~/.pgpass."
         )
     if not url.database:
         return (
@@ -435,13 +465,14 @@ def _provision(
     metadata, tables, sequences = _result_objects(schema)
     names = [*(table.name for table in tables), *sequences]
     attributes = _query(
-        connection,
-        "SELECT rolsuper, rolcreaterole, rolcanlogin FROM pg_roles WHERE rolname = %(role)s",
-        role=role,
+        connection, "SELECT rolcanlogin FROM pg_roles WHERE rolname = %(role)s", role=role
     )
     problems = [] if schema_exists else [_missing_schema(schema, database)]
+    cluster_privileges: tuple[str, ...] = ()
     if attributes:
-        problems += _unsafe_role(connection, role, schema, names, *attributes[0][:2])
+        reach = inspect_role(connection, role, schema, names)
+        problems += reach.problems
+        cluster_privileges = reach.cluster_privileges
     if problems:
         raise ConfigError(problems)
 
@@ -458,7 +489,7 @@ def _provision(
         verifier = str(encrypt_password(password, role, dbapi_connection, "scram-sha-256"))
     if not attributes:
         _set_role(connection, "CREATE", role, verifier)
-    elif verifier is not None or not attributes[0][2]:
+    elif verifier is not None or not attributes[0][0]:
         _set_role(connection, "ALTER", role, verifier)
 
     for statement in grant_statements(role, database=database, schema=schema):
@@ -479,6 +510,8 @@ def _provision(
         password_set=verifier is not None,
         created=tuple(created),
         other_access=_other_access(connection, role, schema, names),
+        cluster_privileges=cluster_privileges,
+        other_databases=other_databases(connection, role),
     )
 
 
@@ -487,58 +520,6 @@ def _missing_schema(schema: str, database: str) -> str:
         f"schema {schema!r} does not exist in database {database!r}; create it first "
         f"(CREATE SCHEMA {_quote(schema)}) or use the default, 'public'."
     )
-
-
-def _unsafe_role(
-    connection: Connection,
-    role: str,
-    schema: str,
-    names: Sequence[str],
-    superuser: bool,
-    createrole: bool,
-) -> list[str]:
-    """Return why the existing *role* could escape the result tables."""
-    if superuser:
-        return [
-            f"role {role!r} is a superuser and could read and change every table; the "
-            "workers need an ordinary role (RESULT_DB_USER), such as 'worker'."
-        ]
-    problems = []
-    if createrole:
-        problems.append(
-            f"role {role!r} has the CREATEROLE attribute and could give itself more "
-            f"privileges; remove it (ALTER ROLE {_quote(role)} NOCREATEROLE) "
-            "or choose another role."
-        )
-    owned = [
-        row[0]
-        for row in _query(
-            connection,
-            """
-            SELECT 'database ' || quote_ident(datname) FROM pg_database
-             WHERE datname = current_database() AND pg_has_role(%(role)s, datdba, 'MEMBER')
-            UNION ALL
-            SELECT 'schema ' || quote_ident(nspname) FROM pg_namespace
-             WHERE nspname = %(schema)s AND pg_has_role(%(role)s, nspowner, 'MEMBER')
-            UNION ALL
-            SELECT CASE c.relkind WHEN 'S' THEN 'sequence ' ELSE 'table ' END
-                   || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = %(schema)s AND c.relname = ANY(%(names)s)
-               AND pg_has_role(%(role)s, c.relowner, 'MEMBER')
-            """,
-            role=role,
-            schema=schema,
-            names=list(names),
-        )
-    ]
-    if owned:
-        problems.append(
-            f"role {role!r} owns (itself or through a role it belongs to) "
-            f"{', '.join(owned)}, and could drop or alter it; make the database's owner "
-            "their owner (ALTER … OWNER TO …) or choose another role."
-        )
-    return problems
 
 
 def _existing(connection: Connection, schema: str, names: Sequence[str]) -> set[str]:
@@ -656,18 +637,9 @@ def _other_access(
 # -- execution ------------------------------------------------------------------------
 
 
-def _driver_sql(statement: str) -> str:
-    """Escape *statement* for psycopg2, which reads ``%`` as the start of a parameter."""
-    return statement.replace("%", "%%")
-
-
 def _execute(connection: Connection, statement: str) -> None:
     logger.debug("%s", statement)
     connection.exec_driver_sql(_driver_sql(statement))
-
-
-def _query(connection: Connection, query: str, **params: Any) -> list[Any]:
-    return list(connection.exec_driver_sql(query, params).all())
 
 
 def _first_line(text: str) -> str:

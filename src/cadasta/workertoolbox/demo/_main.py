@@ -61,9 +61,9 @@ The demo starts an SQS endpoint (moto's server) on a free loopback port and a wo
 an example app configured with Config, sends a task, a chain, a group and a chord, and
 shows each task's state and result and whether its copy reached the platform's monitor
 queue, platform.fifo. Results go to SQLite in a temporary folder, or to --result-backend,
-for example db+postgresql+psycopg2://USER:PASSWORD@localhost/cadasta (Celery's tables
-are created there if missing). It stops what it started and removes its temporary folder
-when it ends, and on Ctrl-C.
+for example db+postgresql+psycopg2://USER:PASSWORD@localhost/cadasta (the database, on
+PostgreSQL, and Celery's tables are created if missing). It stops what it started and
+removes its temporary folder when it ends, and on Ctrl-C.
 
 moto comes with the local extra: pip install "cadasta-workertoolbox[local]"
 """
@@ -192,7 +192,8 @@ def _run(result_backend: str | None, progress: Output) -> Report:
         stack.callback(app.close)
         prefix = app.conf.broker_transport_options["queue_name_prefix"]
         monitor = f"{prefix}{app.conf.PLATFORM_QUEUE_NAME}"
-        prepare_result_backend(app)
+        if prepare_result_backend(app):
+            progress.step("created the result database, which did not exist")
         progress.step(f"results go to {mask_url(result_backend)}")
         progress.step(
             f"app {app.main!r} configured with Config: work queues {', '.join(QUEUES)}, "
