@@ -461,7 +461,7 @@ def suite(queues: int, tasks: int) -> dict[str, Any]:
 
     names = [f"q{index:04d}" for index in range(queues)]
     app = Celery("suite", set_as_current=False)
-    # Its tasks are defined here: no task module for the suite to import (imports=()).
+    # The tasks are registered here, not in a task module: nothing for the suite to import.
     app.config_from_object(Config(environ={}, QUEUES=names, broker_url="memory://", imports=()))
     for index in range(tasks):
         app.task(name=f"{names[index % queues]}.task{index}", shared=False)(_noop)

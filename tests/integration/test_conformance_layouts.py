@@ -180,7 +180,7 @@ def test_producer_check_loads_task_modules_only_when_named(quickstart: Path) -> 
     assert summary(producer.stdout)[2:] == (0, 2)
 
     assert named.returncode == 1, named.stdout + named.stderr
-    assert "(task modules loaded as a worker loads them: proj.tasks)" in named.stdout
+    assert "(task modules loaded: proj.tasks)" in named.stdout
     assert STRANDED in named.stdout
     assert MISSING_QUEUE in named.stdout
 

@@ -29,12 +29,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from celery import Celery, Task
-from celery.app.amqp import AMQP
+from celery import Celery
 
 from cadasta.workertoolbox.conf import Config
 from cadasta.workertoolbox.exceptions import MessageTooLargeError, VisibilityTimeoutError
-from cadasta.workertoolbox.setup import setup_app
+from tests.platform_apps import CircuitBreakerAMQP, SetUpCelery, SetUpTask
 
 from .apps.publish_scenarios import LEGS, TASK_NAME, scenario_names
 from .apps.worker_process import REPO_ROOT, clean_environment
@@ -54,37 +53,11 @@ SCENARIO_TIMEOUT = 120
 # -- the platform's shapes of app ---------------------------------------------------------
 
 
-class CircuitBreakerAMQP(AMQP):  # type: ignore[misc]
-    """The platform's ``AMQP`` class: sets the app up before its first send."""
-
-    def send_task_message(self, *args: Any, **kwargs: Any) -> Any:
-        """Run ``setup_app`` once, then send as Celery does."""
-        if not getattr(self.app, "is_set_up", False):
-            setup_app(self.app, throw=True)
-        return super().send_task_message(*args, **kwargs)
-
-
-class SendTaskCelery(Celery):  # type: ignore[misc]
-    """An app whose ``send_task`` is overridden and calls ``super()``."""
-
-    def send_task(self, *args: Any, **kwargs: Any) -> Any:
-        """Send as Celery does."""
-        return super().send_task(*args, **kwargs)
-
-
-class ApplyAsyncTask(Task):  # type: ignore[misc]
-    """A task class whose ``apply_async`` is overridden and calls ``super()``."""
-
-    def apply_async(self, *args: Any, **kwargs: Any) -> Any:
-        """Send as Celery does."""
-        return super().apply_async(*args, **kwargs)
-
-
 #: How each shape of app is built.
 SHAPES: dict[str, Callable[[], Celery]] = {
     "amqp-subclass": lambda: Celery("platform", set_as_current=False, amqp=CircuitBreakerAMQP),
-    "celery-subclass": lambda: SendTaskCelery("platform", set_as_current=False),
-    "task-subclass": lambda: Celery("platform", set_as_current=False, task_cls=ApplyAsyncTask),
+    "celery-subclass": lambda: SetUpCelery("platform", set_as_current=False),
+    "task-subclass": lambda: Celery("platform", set_as_current=False, task_cls=SetUpTask),
 }
 
 
@@ -153,7 +126,7 @@ def test_the_platforms_apps_send_one_copy_per_queue_and_refuse_late_tasks(
     ):
         # The overrides are on the send path.
         assert isinstance(app.amqp, CircuitBreakerAMQP) == (shape == "amqp-subclass")
-        assert isinstance(app.tasks[TASK_NAME], ApplyAsyncTask) == (shape == "task-subclass")
+        assert isinstance(app.tasks[TASK_NAME], SetUpTask) == (shape == "task-subclass")
         refused, sent = [str(uuid.uuid4()) for _ in range(2)], [str(uuid.uuid4()) for _ in range(3)]
         # The first send sets the circuit breaker's app up, and is refused.
         with pytest.raises(VisibilityTimeoutError):

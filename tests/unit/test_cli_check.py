@@ -136,14 +136,19 @@ def test_modules_given_replace_the_apps_own() -> None:
         pytest.param(
             "worker_app",
             True,
-            {"requested": [WORKER_TASKS], "loaded": [WORKER_TASKS], "failed": []},
+            {
+                "as_worker": True,
+                "requested": [WORKER_TASKS],
+                "loaded": [WORKER_TASKS],
+                "failed": [],
+            },
             [],
             id="worker_app",
         ),
         pytest.param(
             "broken_app",
             False,
-            {"requested": [], "loaded": [], "failed": []},
+            {"as_worker": True, "requested": [], "loaded": [], "failed": []},
             ["test_task_modules_import"],
             id="broken_app",
         ),
@@ -189,6 +194,7 @@ def test_json_names_each_module_that_failed() -> None:
     )
     assert completed.returncode == 1
     assert json.loads(completed.stdout)["task_modules"] == {
+        "as_worker": False,
         "requested": ["tests.cli_apps.nosuch"],
         "loaded": [],
         "failed": [

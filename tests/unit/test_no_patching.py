@@ -17,8 +17,7 @@ from celery.app.task import Task
 from kombu.transport import SQS, memory, redis, virtual
 
 from cadasta.workertoolbox.conf import Config
-
-from .platform_apps import CircuitBreakerAMQP
+from tests.platform_apps import CircuitBreakerAMQP
 
 #: The classes a library could be tempted to patch on the send and receive paths.
 CLASSES: tuple[type, ...] = (

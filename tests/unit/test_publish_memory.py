@@ -17,7 +17,7 @@ from kombu.transport import memory as kombu_memory
 from cadasta.workertoolbox.conf import Config
 from cadasta.workertoolbox.publish import memory
 from cadasta.workertoolbox.publish.transports import TRANSPORTS
-from tests.unit.platform_apps import APP_SHAPES, build, send
+from tests.platform_apps import APP_SHAPES, build, send
 
 
 def platform_config() -> Config:

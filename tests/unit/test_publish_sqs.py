@@ -38,7 +38,7 @@ from cadasta.workertoolbox.exceptions import (
 )
 from cadasta.workertoolbox.publish import sqs
 from cadasta.workertoolbox.publish._fanout import FanOutChannel
-from tests.unit.platform_apps import APP_SHAPES, build, send
+from tests.platform_apps import APP_SHAPES, build, send
 
 LOGGER = "cadasta.workertoolbox.publish"
 REGION = "us-west-2"

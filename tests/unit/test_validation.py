@@ -78,7 +78,11 @@ def test_other_types_are_refused(value: Any) -> None:
         ("ex*", "QUEUES: queue 'ex*' contains a topic wildcard ('*' or '#')"),
         ("#", "QUEUES: queue '#' contains a topic wildcard ('*' or '#')"),
         ("export.pdf", "Use 'export' or 'export_pdf'."),
-        ("a" * 77, "81 characters; SQS accepts at most 80. Shorten the name or QUEUE_PREFIX."),
+        (
+            "a" * 77,
+            "81 characters; SQS accepts at most 80. Shorten the name or the prefix (QUEUE_PREFIX, "
+            "or the queue_name_prefix transport option when it is given).",
+        ),
         ("exporté", "becomes 'dev-exporté' on SQS, which accepts only ASCII letters"),
         ("ex port", "becomes 'dev-ex port' on SQS, which accepts only ASCII letters"),
     ],

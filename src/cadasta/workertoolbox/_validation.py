@@ -60,7 +60,8 @@ def _sqs_problem(setting: str, name: str, prefix: str) -> str | None:
         return (
             f"{setting}: queue {name!r} becomes {sqs_name!r} on SQS with the prefix "
             f"{prefix!r}, {len(sqs_name)} characters; SQS accepts at most 80. "
-            "Shorten the name or QUEUE_PREFIX."
+            "Shorten the name or the prefix (QUEUE_PREFIX, or the queue_name_prefix "
+            "transport option when it is given)."
         )
     if not _SQS_NAME.fullmatch(sqs_name):
         fix = "Rename the queue."
