@@ -82,7 +82,7 @@ SAME_TRANSPORT_OPTIONS = {
     "region": AWS_REGION,
     "wait_time_seconds": 20,
     # The library's channel reads it (kombu's ignores it); both sides carry it.
-    "turn_wait_time_seconds": 1,
+    "turn_wait_time_seconds": 0,
     "visibility_timeout": 3600,
     "max_retries": 3,
     "interval_start": 0,

@@ -35,7 +35,7 @@ DEFAULT_TRANSPORT_OPTIONS = {
     "interval_step": 0.5,
     "interval_max": 1,
     "publish_retry_seconds": 5,
-    "turn_wait_time_seconds": 1,
+    "turn_wait_time_seconds": 0,
 }
 
 

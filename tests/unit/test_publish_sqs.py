@@ -876,7 +876,8 @@ def test_a_dict_goes_to_kombus_method_unchanged(
 @pytest.mark.parametrize(
     ("queues", "options", "wait"),
     [
-        pytest.param(2, {"wait_time_seconds": 20}, 1, id="several-queues-default"),
+        pytest.param(2, {"wait_time_seconds": 20}, 0, id="several-queues-default"),
+        pytest.param(3, {"wait_time_seconds": 20, "turn_wait_time_seconds": 1}, 1, id="turn-1"),
         pytest.param(3, {"wait_time_seconds": 20, "turn_wait_time_seconds": 0}, 0, id="turn-0"),
         pytest.param(2, {"wait_time_seconds": 5, "turn_wait_time_seconds": 10}, 5, id="min"),
         pytest.param(2, {"wait_time_seconds": 20, "turn_wait_time_seconds": 20}, 20, id="turn-20"),

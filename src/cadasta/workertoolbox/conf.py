@@ -75,9 +75,10 @@ _DEFAULT_TRANSPORT_OPTIONS: Mapping[str, Any] = {
     "region": "us-west-2",
     # Long polling: one ReceiveMessage call waits up to 20 s (SQS's maximum) for work.
     "wait_time_seconds": 20,
-    # But 1 s at most when a worker without an event loop (gevent, eventlet) polls several
-    # queues in turn: a task on the next queue waits that long, not 20 s (publish/sqs.py).
-    "turn_wait_time_seconds": 1,
+    # But not at all when a worker without an event loop (gevent, eventlet) polls several
+    # queues in turn: kombu's polling_interval (1 s) paces its rounds of short polls, so a
+    # task waits about 1 s, not 20 s per other queue (publish/sqs.py).
+    "turn_wait_time_seconds": 0,
     # A task held unacknowledged (countdown, ETA, retry) longer than this is delivered
     # again; one hour covers Celery's retry delays and countdowns of up to 30 minutes.
     "visibility_timeout": 3600,

@@ -34,16 +34,21 @@ first, each copy once, a loud error), its channel
   that queue no more (``Error in timer``) or exits (``Unrecoverable error``). This
   channel takes such an answer as a poll that brought nothing, with a warning, as kombu
   intends; a dictionary goes through unchanged;
-- **waits briefly on each queue when queues take turns.** A consumer without an event
-  loop (Celery's gevent and eventlet pools run none) polls its queues one after another,
-  each ``ReceiveMessage`` waiting up to ``wait_time_seconds`` (20 s by default): a task on
-  the second queue waited for the first queue's poll to time out, about 20 s. When such
-  a consumer polls more than one queue, each call waits at most
-  ``turn_wait_time_seconds`` (a transport option, 1 s by default). Long polling stays
-  whole where it costs no latency: under an event loop (prefork, threads, solo), which
-  polls every queue at once, and for a consumer of one queue. The price: an idle gevent
-  worker of several queues makes about one ``ReceiveMessage`` call a second instead of
-  one per queue every 20 s (some 2.6 million calls in 30 days).
+- **does not wait on one queue while others wait their turn.** A consumer without an
+  event loop (Celery's gevent and eventlet pools run none) polls its queues one after
+  another, each ``ReceiveMessage`` waiting up to ``wait_time_seconds`` (20 s by default):
+  a task on the second queue waited for the first queue's poll to time out, about 20 s.
+  When such a consumer polls more than one queue, each call waits at most
+  ``turn_wait_time_seconds`` (a transport option, 0 by default: a short poll, which
+  answers at once), and kombu's ``polling_interval`` (1 s) paces the rounds: a task waits
+  about a second at most, however many queues the worker reads. SQS waits whole seconds
+  only, so any wait above 0 adds up to (queues - 1) x that wait. Long polling stays whole
+  where it costs no latency: under an event loop (prefork, threads, solo), which polls
+  every queue at once, and for a consumer of one queue. The price: an idle gevent worker
+  of N queues makes about N ``ReceiveMessage`` calls a second instead of one per queue
+  every 20 s (some 2.6 million calls per queue in 30 days, which SQS bills), and a short
+  poll of a real SQS queue samples only some of its servers, so a message may take one
+  round more to be seen.
 """
 
 from __future__ import annotations
@@ -82,8 +87,9 @@ logger = logging.getLogger("cadasta.workertoolbox.publish")
 DEFAULT_PUBLISH_RETRY_SECONDS = 5.0
 #: The transport option that sets it.
 RETRY_OPTION = "publish_retry_seconds"
-#: How long, in seconds, one poll waits when several queues are polled in turn, by default.
-DEFAULT_TURN_WAIT_TIME_SECONDS = 1
+#: How long, in seconds, one poll waits when several queues are polled in turn, by default:
+#: not at all (a short poll); kombu's ``polling_interval`` paces the rounds.
+DEFAULT_TURN_WAIT_TIME_SECONDS = 0
 #: The transport option that sets it.
 TURN_WAIT_OPTION = "turn_wait_time_seconds"
 #: The first pause between two tries of a call, doubled after each, and the longest.
