@@ -153,8 +153,9 @@ def test_a_project_that_names_no_app_is_told_how() -> None:
 
 def test_a_gevent_worker_of_several_queues_runs_a_task_within_2_s() -> None:
     """
-    With the library's defaults, a worker of 2 and one of 3 queues ran each of 5 tasks
-    within 2 s of its sending, the sends spread over the polling round.
+    With the defaults, gevent workers of 2 and of 3 queues each run 5 tasks within 2 s.
+
+    The sends are spread over the polling round.
 
     The control: each poll waiting 4 s (as each waited 20 s before the fix, kept short
     here), a task sent while the worker polls the other queue waits for that poll.

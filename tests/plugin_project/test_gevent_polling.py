@@ -40,6 +40,7 @@ class TestTheControl:
 
     @pytest.fixture
     def toolbox_worker_queues(self):
+        """Two queues, as in the Quickstart."""
         return ("celery", "export")
 
     @pytest.fixture

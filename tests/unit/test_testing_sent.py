@@ -153,3 +153,25 @@ def test_the_apps_sender_is_put_back(app: Celery) -> None:
         assert isinstance(sent, SentTasks)
         assert amqp.send_task_message is not own
     assert amqp.send_task_message is own
+
+
+@pytest.mark.parametrize("protocol", [1, 2])
+def test_a_task_due_too_late_is_refused_as_the_transport_refuses_it(
+    make_app: Callable[..., Celery], protocol: int
+) -> None:
+    """A countdown beyond 90 % of the visibility timeout: the same error, nothing recorded."""
+    from cadasta.workertoolbox.exceptions import VisibilityTimeoutError
+
+    app = make_app(QUEUES=["export"], task_protocol=protocol, broker_url="sqs://")
+    with recording_sends(app) as sent:
+        app.send_task("export.render", countdown=3000)  # 3000 s: within 3240 s, recorded
+        with pytest.raises(VisibilityTimeoutError, match=r"Refused to send task 'export.render'"):
+            app.send_task("export.render", countdown=3600)
+    assert len(sent) == 1
+
+
+def test_a_late_task_on_a_broker_that_redelivers_nothing_is_recorded(app: Celery) -> None:
+    """The memory transport has no visibility timeout: nothing to refuse, as in production."""
+    with recording_sends(app) as sent:
+        app.send_task("export.render", countdown=7200)
+    assert sent.names == ["export.render"]

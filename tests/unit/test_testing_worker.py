@@ -22,6 +22,7 @@ from cadasta.workertoolbox.testing._worker import (
     running_worker,
     stop_process,
 )
+from cadasta.workertoolbox.testing._worker_main import SETTINGS_VARIABLE
 
 
 def test_an_unknown_pool_is_refused_naming_the_pools() -> None:
@@ -203,6 +204,25 @@ def test_a_worker_subprocess_not_ready_in_time_is_an_error_and_is_stopped(
         ),
     ):
         pass
+
+
+def test_a_worker_subprocess_gets_its_settings_outside_its_command_line(
+    make_app: Callable[..., Celery], tmp_path: Path
+) -> None:
+    """A result backend's password is in the worker's environment, not in ``ps``'s output."""
+    secret = "s3cret-pw-4711"
+    settings = {"result_backend": f"db+postgresql://u:{secret}@127.0.0.1/results"}
+    with (
+        pytest.raises(WorkerError, match=r"did not get ready: not within 0 s"),
+        running_worker(
+            make_app(), "prefork", ["celery"], settings, tmp_path, "tests.x:app", start_timeout=0
+        ),
+    ):
+        pass
+    # The subprocess is gone; what it was started with is what _process_worker gives Popen.
+    command = _worker._command("tests.x:app", "prefork", ("celery",))
+    assert secret not in " ".join(command)
+    assert secret in _worker._environment(settings)[SETTINGS_VARIABLE]
 
 
 def test_a_subprocess_that_ignores_sigterm_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:

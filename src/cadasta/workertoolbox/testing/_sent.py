@@ -8,7 +8,9 @@ Fast mode: record the tasks an app sends, where each would go, and send nothing.
 the message instead of publishing it, so nothing connects to a broker. The queues each
 message reaches are computed from the app's own bindings, as the conformance suite does
 (:mod:`.._conformance_topology`). A message that would reach no work queue fails the
-test at once, with the conformance suite's message.
+test at once, with the conformance suite's message. A task due later than the broker's
+visibility timeout allows is refused as the library's transport refuses it, with the
+same :class:`~cadasta.workertoolbox.exceptions.VisibilityTimeoutError`.
 """
 
 from __future__ import annotations
@@ -212,6 +214,8 @@ class _Recorder:
         # Celery's own sender, whatever class the app's amqp is (the platform's subclass
         # sets the app up, which connects, before it calls it).
         self.celery_send = app.amqp._create_task_sender()
+        # What the transport's refusal of late tasks reads; nothing connects.
+        self.driver_type = str(app.connection_for_write().transport.driver_type)
 
     def __call__(self, producer: Any, name: str, message: Any, **options: Any) -> Any:
         from .._conformance import stranded_message
@@ -221,6 +225,7 @@ class _Recorder:
         result = self.celery_send(keeper, name, message, **options)
         assert keeper.published is not None  # noqa: S101 (Celery publishes every message)
         body, published = keeper.published
+        self._refuse_late(name, body, published)
         exchange = str(getattr(published["exchange"], "name", published["exchange"]) or "")
         routing_key = str(published["routing_key"] or "")
         survey = self.survey
@@ -256,6 +261,18 @@ class _Recorder:
             )
         )
         return result
+
+
+    def _refuse_late(self, name: str, body: Any, published: Mapping[str, Any]) -> None:
+        """Refuse a task due too late, as the library's transport does when it publishes."""
+        from .._delivery import refuse_late_message
+
+        headers = published.get("headers") or {}
+        eta = headers.get("eta")
+        if eta is None and isinstance(body, Mapping):  # protocol 1
+            eta = body.get("eta")
+        message = {"headers": {"task": name, "id": headers.get("id"), "eta": eta}}
+        refuse_late_message(message, self.driver_type, self.app.conf.broker_transport_options)
 
 
 @contextmanager

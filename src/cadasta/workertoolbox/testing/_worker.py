@@ -220,8 +220,10 @@ def _thread_worker(
             )
 
 
-def _environment() -> dict[str, str]:
-    """The subprocess's environment: this one, with this process's import path."""
+def _environment(settings: dict[str, Any]) -> dict[str, str]:
+    """The subprocess's environment: this one, with this import path and the settings."""
+    from ._worker_main import SETTINGS_VARIABLE
+
     environ = {
         key: value
         for key, value in os.environ.items()
@@ -229,7 +231,27 @@ def _environment() -> dict[str, str]:
         if key not in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
     }
     environ["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+    environ[SETTINGS_VARIABLE] = json.dumps(settings)
     return environ
+
+
+def _command(import_path: str, pool: str, queues: tuple[str, ...]) -> list[str]:
+    """The worker subprocess's command line: no setting in it (see :mod:`._worker_main`)."""
+    return [
+        sys.executable,
+        "-m",
+        "cadasta.workertoolbox.testing._worker_main",
+        import_path,
+        "worker",
+        f"--pool={pool}",
+        f"--concurrency={_CONCURRENCY[pool]}",
+        f"--queues={','.join(queues)}",
+        f"--hostname=toolbox-{pool}@localhost",
+        "--loglevel=INFO",
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+    ]
 
 
 @contextmanager
@@ -242,26 +264,11 @@ def _process_worker(
     timeout: float,
 ) -> Iterator[Worker]:
     log_path = log_dir / f"worker-{pool}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "cadasta.workertoolbox.testing._worker_main",
-        import_path,
-        json.dumps(settings),
-        "worker",
-        f"--pool={pool}",
-        f"--concurrency={_CONCURRENCY[pool]}",
-        f"--queues={','.join(queues)}",
-        f"--hostname=toolbox-{pool}@localhost",
-        "--loglevel=INFO",
-        "--without-heartbeat",
-        "--without-mingle",
-        "--without-gossip",
-    ]
+    command = _command(import_path, pool, queues)
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 (our own module, fixed arguments)
             command,
-            env=_environment(),
+            env=_environment(settings),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
