@@ -297,7 +297,7 @@ def _process_state_restored() -> Iterator[None]:
     join_will_block = _state.task_join_will_block()
     yield
     sentry_sdk.get_client().close(timeout=0)
-    sentry_sdk.get_global_scope().set_client(None)
+    sentry_sdk.Scope.get_global_scope().set_client(None)
     _state.set_default_app(default)
     _state._set_current_app(current)
     _state._set_task_join_will_block(join_will_block)

@@ -568,7 +568,7 @@ def _side_effects_contained() -> Iterator[None]:
             yield
         finally:
             sentry_sdk.get_client().close(timeout=0)
-            sentry_sdk.get_global_scope().set_client(None)
+            sentry_sdk.Scope.get_global_scope().set_client(None)
 
 
 def _build(environ: dict[str, str], **keywords: Any) -> None:

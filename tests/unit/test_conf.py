@@ -835,7 +835,7 @@ def sentry_restored() -> Iterator[None]:
     """Close whatever Sentry client the test starts and restore the previous one."""
     import sentry_sdk
 
-    scope = sentry_sdk.get_global_scope()
+    scope = sentry_sdk.Scope.get_global_scope()
     previous = scope.client
     yield
     sentry_sdk.get_client().close(timeout=0)

@@ -79,7 +79,7 @@ def _sentry_closed() -> Iterator[None]:
     """Close the Sentry client a test's Config started, and leave sentry-sdk without one."""
     yield
     sentry_sdk.get_client().close(timeout=0)
-    sentry_sdk.get_global_scope().set_client(None)
+    sentry_sdk.Scope.get_global_scope().set_client(None)
 
 
 @pytest.fixture

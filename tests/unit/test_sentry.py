@@ -53,7 +53,7 @@ def _restore_sentry() -> Iterator[None]:
     """Close the client a test initialised and leave sentry-sdk without one."""
     yield
     sentry_sdk.get_client().close()
-    sentry_sdk.get_global_scope().set_client(None)
+    sentry_sdk.Scope.get_global_scope().set_client(None)
 
 
 @pytest.fixture

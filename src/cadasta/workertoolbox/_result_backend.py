@@ -47,14 +47,44 @@ def build_result_backend(user: str, password: str, host: str, port: object, name
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"  # an IPv6 address
     try:
-        escaped = [quote(str(part), safe="") for part in (user, password, name)]
+        escaped = [quote(str(part), safe="") for part in (user, password)]
+        database = _database_part(str(name))
     except UnicodeEncodeError:
         # Text os.environ decoded from bytes that are not UTF-8 (lone surrogates).
         raise ConfigError(
             "RESULT_DB_USER, RESULT_DB_PASS and RESULT_DB_NAME must be valid UTF-8 text; "
             "one holds bytes that are not. Fix the variable, or give result_backend."
         ) from None
-    return f"{_PSYCOPG2_PREFIX}{escaped[0]}:{escaped[1]}@{host}:{port}/{escaped[2]}"
+    return f"{_PSYCOPG2_PREFIX}{escaped[0]}:{escaped[1]}@{host}:{port}/{database}"
+
+
+def _database_part(name: str) -> str:
+    """
+    Return the database *name* as the installed SQLAlchemy reads it back from a URL.
+
+    SQLAlchemy 2.1 percent-decodes a URL's database part; 2.0 takes it as written, up to
+    a ``?``. A name without ``%`` and ``?`` reads the same either way and is written as
+    it is, without importing SQLAlchemy; another is written as SQLAlchemy writes it.
+
+    Raises:
+        ConfigError: SQLAlchemy cannot read the name back from any URL (a ``?`` in it,
+            with SQLAlchemy 2.0).
+        UnicodeEncodeError: The name holds lone surrogates.
+
+    """
+    name.encode("utf-8")
+    if "%" not in name and "?" not in name:
+        return name
+    from sqlalchemy.engine import URL, make_url
+
+    written = URL.create("postgresql", database=name).render_as_string()
+    if make_url(written).database != name:  # pragma: no cover - SQLAlchemy 2.0 only
+        # Tested by the floor run (requirements-floor.txt): 2.0 cannot write a '?'.
+        raise ConfigError(
+            "RESULT_DB_NAME holds a '?', which SQLAlchemy 2.0 cannot read from a URL; "
+            "rename the database, or install SQLAlchemy 2.1 or later."
+        )
+    return written[len("postgresql:///") :]
 
 
 def render_result_backend(template: str, config: Any) -> str:
