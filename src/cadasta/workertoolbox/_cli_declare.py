@@ -23,6 +23,7 @@ from ._cli_common import (
     report_error,
 )
 from ._cli_queues import format_table, topology_of
+from ._environment import env_prefix_of
 
 __all__ = ["declare", "failure_message"]
 
@@ -33,7 +34,7 @@ def failure_message(error: Exception, app: Any) -> str:
 
     where = broker_location(app)
     url = app.conf.broker_write_url
-    variable = f"{app.conf.get('ENV_PREFIX') or 'CELERY_'}BROKER_URL"
+    variable = f"{env_prefix_of(app.conf)}BROKER_URL"
     if isinstance(error, (OperationalError, OSError)):
         reason = redact(first_line(str(error)), url)
         return (

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._cli_common import not_configured_note, quiet_library_logs, report_error
+from ._environment import env_prefix_of
 from ._secrets import masked
 from .conf import LIBRARY_VARIABLES
 from .exceptions import ConfigError
@@ -82,7 +83,7 @@ def _warnings(
     app: Any, report: ProvisionReport, backend: URL | None, source: str, password: str | None
 ) -> Iterator[str]:
     """Yield what deserves a second look before the workers use the role."""
-    prefix = app.conf.get("ENV_PREFIX") or "CELERY_"
+    prefix = env_prefix_of(app.conf)
     if source == _FROM_BACKEND and password == LIBRARY_VARIABLES["RESULT_DB_PASS"]:
         yield (
             "the role got the default password of RESULT_DB_PASS, which anyone can read in "

@@ -17,7 +17,7 @@ from ._topology import CELERY_QUEUE
 from ._validation import sqs_queue_name
 from .publish.transports import transport_alias
 
-__all__ = ["QueueRow", "Topology", "format_table", "topology_of", "transport_of"]
+__all__ = ["QueueRow", "QueueTable", "format_table", "topology_of", "transport_of"]
 
 _HEADER = ("queue", "on the broker", "routing key", "FIFO", "consumed by")
 
@@ -50,7 +50,7 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
-class Topology:
+class QueueTable:
     """
     The exchange, the transport and the queues of an app.
 
@@ -99,7 +99,7 @@ def _consumer(name: str, monitor: str | None, work_queues: Sequence[str] | None)
     return f"workers of {name}"
 
 
-def topology_of(app: Any) -> Topology:
+def topology_of(app: Any) -> QueueTable:
     """Return the topology *app*'s configuration declares (``task_queues``)."""
     queues = list(app.amqp.Queues(app.conf.task_queues).values())
     declared = DeclaredTopology(queues)
@@ -123,7 +123,7 @@ def topology_of(app: Any) -> Topology:
             )
         )
     exchange = app.amqp.default_exchange
-    return Topology(
+    return QueueTable(
         exchange=str(exchange.name or ""),
         exchange_type=str(exchange.type),
         transport=transport,

@@ -29,6 +29,7 @@ import click
 
 from ._cli_common import not_configured_note
 from ._cli_queues import format_table, topology_of
+from ._environment import env_prefix_of
 from ._secrets import masked, protect
 from .conf import LIBRARY_VARIABLES
 
@@ -181,7 +182,7 @@ def show(app: Any, *, environ: Mapping[str, str], color: bool | None = None) -> 
         if value and value != settings.get(name):
             settings[name] = value
             notes[name] = f"  (from {variable}, which Celery prefers to the configuration)"
-    prefix = str(settings.get("ENV_PREFIX") or "CELERY_")
+    prefix = env_prefix_of(settings)
 
     how = "not configured with Config" if note else "configured with Config"
     echo(f"App {app.main or '__main__'!r} ({how})")

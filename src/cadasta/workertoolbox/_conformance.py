@@ -36,7 +36,7 @@ from ._delivery import (
     seconds,
 )
 from ._secrets import masked
-from ._topology import CELERY_QUEUE
+from ._topology import CELERY_QUEUE, DEFAULT_PLATFORM_QUEUE
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -55,8 +55,6 @@ __all__ = [
     "stranded_message",
 ]
 
-#: The monitor queue's name when the app has no ``PLATFORM_QUEUE_NAME``.
-DEFAULT_PLATFORM_QUEUE = "platform.fifo"
 #: The name of the task routed to find where the tasks of a work queue go.
 _PROBE_TASK = "{queue}.conformance_probe"
 _USE_CONFIG = "Config sets it so: remove the override"

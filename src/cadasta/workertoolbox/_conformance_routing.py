@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ._conformance_topology import DeclaredTopology
+from ._conformance_topology import DeclaredTopology, exchange_name
 
 __all__ = ["Route", "describe_target", "publish_target"]
 
@@ -68,11 +68,6 @@ def _no_queues_added(*mappings: MutableMapping[str, Any]) -> Iterator[None]:
                     del mapping[name]
 
 
-def _name(exchange: Any) -> str:
-    name = getattr(exchange, "name", exchange)
-    return str(name) if name else ""
-
-
 def publish_target(app: Any, task_name: str, topology: DeclaredTopology) -> Route:
     """
     Return the route Celery would publish the task *task_name* with.
@@ -111,6 +106,6 @@ def _resolve(app: Any, options: dict[str, Any]) -> tuple[str, str]:
         # Celery publishes to the default exchange, straight to the queue.
         return "", queue_name or ""
     if exchange is None:
-        exchange = _name(queue.exchange) or _name(app.amqp.default_exchange)
+        exchange = exchange_name(queue.exchange) or exchange_name(app.amqp.default_exchange)
         routing_key = routing_key or queue.routing_key or app.conf.task_default_routing_key
-    return _name(exchange), routing_key or ""
+    return exchange_name(exchange), routing_key or ""

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Binding", "DeclaredTopology", "topic_matches"]
+__all__ = ["Binding", "DeclaredTopology", "exchange_name", "topic_matches"]
 
 
 def topic_matches(binding_key: str, routing_key: str) -> bool:
@@ -52,8 +52,8 @@ def topic_matches(binding_key: str, routing_key: str) -> bool:
     return len(words) in consumed
 
 
-def _name(exchange: Any) -> str:
-    """Return the name of *exchange*, an :class:`~kombu.Exchange` or a name."""
+def exchange_name(exchange: Any) -> str:
+    """Return the name of *exchange*, an :class:`~kombu.Exchange` or a name; ``''`` for none."""
     name = getattr(exchange, "name", exchange)
     return str(name) if name else ""
 
@@ -95,13 +95,13 @@ def _bindings_of(queue: Any) -> Iterator[Binding]:
     The queue's own exchange and routing key make one binding (when the exchange has a
     name), and each of ``queue.bindings`` another.
     """
-    pairs = [(queue.exchange, queue.routing_key)] if _name(queue.exchange) else []
+    pairs = [(queue.exchange, queue.routing_key)] if exchange_name(queue.exchange) else []
     pairs += [(each.exchange, each.routing_key) for each in queue.bindings]
     for exchange, key in pairs:
-        if _name(exchange):
+        if exchange_name(exchange):
             yield Binding(
                 queue=queue.name,
-                exchange=_name(exchange),
+                exchange=exchange_name(exchange),
                 exchange_type=str(getattr(exchange, "type", "direct")),
                 key=key or "",
             )

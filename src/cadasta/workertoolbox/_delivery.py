@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from ._environment import DEFAULT_ENV_PREFIX, env_prefix_of
 from .exceptions import VisibilityTimeoutError
 
 __all__ = [
@@ -203,7 +204,7 @@ def delay_fix(delay: float, shorter: str, transport: str, env_prefix: str) -> st
 
 def env_prefix(app: Any) -> str:
     """Return the prefix of the environment variables *app*'s configuration reads."""
-    return str(app.conf.get("ENV_PREFIX") or "CELERY_")
+    return env_prefix_of(app.conf)
 
 
 def _broker(transport: str) -> str:
@@ -317,7 +318,7 @@ def refuse_late_message(
     if delay <= limit:
         return
     name = str(fields.get("task") or "?")
-    prefix = str((options or {}).get(ENV_PREFIX_OPTION) or "CELERY_")
+    prefix = str((options or {}).get(ENV_PREFIX_OPTION) or DEFAULT_ENV_PREFIX)
     shorter = f"Send it with a countdown or ETA of at most {seconds(limit)} s"
     fix = delay_fix(delay, shorter, transport, prefix)
     raise VisibilityTimeoutError(

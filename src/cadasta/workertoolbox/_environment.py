@@ -17,7 +17,7 @@ from ._celery_environment import CELERY_OWN_VARIABLES
 from ._secrets import masked_text
 from .exceptions import ConfigError
 
-__all__ = ["DEFAULT_ENV_PREFIX", "Environment", "parse_value"]
+__all__ = ["DEFAULT_ENV_PREFIX", "Environment", "env_prefix_of", "parse_value"]
 
 #: The prefix of the environment variables the configuration reads, unless
 #: ``ENV_PREFIX`` (keyword) or ``CELERY_ENV_PREFIX`` (environment) says otherwise.
@@ -35,6 +35,18 @@ _EXAMPLES: dict[type, str] = {
     tuple: "a tuple such as ('export', 'msg')",
     dict: "a dict such as {'region': 'eu-west-1'}",
 }
+
+
+def env_prefix_of(settings: Any) -> str:
+    """
+    Return the prefix of the environment variables a configuration reads.
+
+    Args:
+        settings: Anything with a ``get`` (``app.conf``, a ``Config``'s settings, a
+            dict); its ``ENV_PREFIX``, or ``CELERY_`` when that is unset or empty.
+
+    """
+    return str(settings.get("ENV_PREFIX") or DEFAULT_ENV_PREFIX)
 
 
 class Environment:

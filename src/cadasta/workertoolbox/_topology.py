@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 
 from kombu.entity import Exchange, Queue
 
-__all__ = ["CELERY_QUEUE", "Topology"]
+__all__ = ["CELERY_QUEUE", "DEFAULT_PLATFORM_QUEUE", "Topology"]
 
 #: The queue of Celery's own tasks (``celery.chord_unlock``…) and its routing key.
 CELERY_QUEUE = "celery"
+
+#: The platform's monitor queue when ``PLATFORM_QUEUE_NAME`` is not set.
+DEFAULT_PLATFORM_QUEUE = "platform.fifo"
 
 
 @dataclass(frozen=True)

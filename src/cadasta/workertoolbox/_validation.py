@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from ._secrets import MASK, masked, masked_text
 from ._sentry import _MISSING_DSN
+from ._topology import CELERY_QUEUE, DEFAULT_PLATFORM_QUEUE
 
 __all__ = [
     "check_broker_url",
@@ -159,17 +160,21 @@ def check_platform_queue_name(name: Any, prefix: str, work_queues: tuple[str, ..
     if not isinstance(name, str) or not name:
         return [
             f"PLATFORM_QUEUE_NAME={name!r} is not a queue name; leave it at its "
-            "default 'platform.fifo' unless the platform's monitor reads another queue."
+            f"default {DEFAULT_PLATFORM_QUEUE!r} unless the platform's monitor reads another queue."
         ]
-    if name in work_queues or name == "celery":
+    if name in work_queues or name == CELERY_QUEUE:
         return [
             f"PLATFORM_QUEUE_NAME={name!r} is also a work queue; the monitor needs its own. "
             "Give a name that is neither in QUEUES nor 'celery', such as the default "
-            "'platform.fifo'."
+            f"{DEFAULT_PLATFORM_QUEUE!r}."
         ]
     sqs_name = sqs_queue_name(prefix, name)
     clash = next(
-        (queue for queue in (*work_queues, "celery") if sqs_queue_name(prefix, queue) == sqs_name),
+        (
+            queue
+            for queue in (*work_queues, CELERY_QUEUE)
+            if sqs_queue_name(prefix, queue) == sqs_name
+        ),
         None,
     )
     if clash is not None:
@@ -177,7 +182,7 @@ def check_platform_queue_name(name: Any, prefix: str, work_queues: tuple[str, ..
             f"PLATFORM_QUEUE_NAME={name!r} becomes {sqs_name!r} on SQS, the same queue as "
             f"the work queue {clash!r}: every {clash}.* task would be sent twice to one "
             "queue, and workers would run the monitor's copy. Give the monitor a name of "
-            "its own, such as the default 'platform.fifo'."
+            f"its own, such as the default {DEFAULT_PLATFORM_QUEUE!r}."
         ]
     problem = _sqs_problem("PLATFORM_QUEUE_NAME", name, prefix)
     return [] if problem is None else [problem]

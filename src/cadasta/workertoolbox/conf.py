@@ -30,7 +30,7 @@ from ._logging import DEFAULT_FILE_MODE
 from ._result_backend import build_result_backend, render_result_backend
 from ._routing import TaskRouter, check_message_group
 from ._secrets import masked, protect, secret_values
-from ._topology import Topology
+from ._topology import DEFAULT_PLATFORM_QUEUE, Topology
 from ._validation import (
     check_broker_url,
     check_exchange,
@@ -52,7 +52,7 @@ __all__ = ["LIBRARY_VARIABLES", "Config"]
 LIBRARY_VARIABLES: Mapping[str, Any] = {
     "QUEUES": DEFAULT_QUEUES,
     "QUEUE_PREFIX": "dev",
-    "PLATFORM_QUEUE_NAME": "platform.fifo",
+    "PLATFORM_QUEUE_NAME": DEFAULT_PLATFORM_QUEUE,
     "RESULT_DB_USER": "worker",
     "RESULT_DB_PASS": "cadasta",
     "RESULT_DB_HOST": "localhost",

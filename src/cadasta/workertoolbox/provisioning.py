@@ -435,8 +435,10 @@ def _result_objects(schema: str) -> tuple[MetaData, tuple[Table, ...], tuple[str
     tables: list[Table] = []
     sequences: list[str] = []
     for model in (Task, TaskSet):
-        table = model.__table__.to_metadata(metadata)
-        table.name = model.__tablename__  # Celery's configure(name=…) renames the original
+        # name=: Celery's configure(name=…) renames the original. schema=None: copied
+        # without a schema, so that index names come out as Celery's (computed on the
+        # copy, they would include a schema given here); then placed as configure() does.
+        table = model.__table__.to_metadata(metadata, schema=None, name=model.__tablename__)
         table.schema = schema
         for column in table.columns:
             if isinstance(column.default, SQLSequence):

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 
 from .._secrets import mask_url
+from .._sql import quote
 from ..conf import Config
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ def _create_if_missing(connection: Connection, target: URL) -> bool:
     )
     if exists:
         return False
-    quoted = connection.dialect.identifier_preparer.quote_identifier(name)
+    quoted = quote(name)
     try:
         connection.exec_driver_sql(f"CREATE DATABASE {quoted}")
     except sqlalchemy.exc.DBAPIError as error:
