@@ -262,7 +262,6 @@ class _Recorder:
         )
         return result
 
-
     def _refuse_late(self, name: str, body: Any, published: Mapping[str, Any]) -> None:
         """Refuse a task due too late, as the library's transport does when it publishes."""
         from .._delivery import refuse_late_message
