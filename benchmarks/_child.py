@@ -116,8 +116,8 @@ def check_side(side: str, app: Any, prefix: str) -> None:
     if module != EXPECTED_TRANSPORT[side]:
         raise RuntimeError(f"{side} publishes through {module}, not {EXPECTED_TRANSPORT[side]}")
     if side == "ours":
-        from cadasta.workertoolbox._delivery import ENV_PREFIX_OPTION
         from cadasta.workertoolbox.publish.sqs import RETRY_OPTION
+        from cadasta.workertoolbox.publish.transports import ENV_PREFIX_OPTION
 
         library_only = {ENV_PREFIX_OPTION, RETRY_OPTION}  # options kombu does not read
         options = app.conf.broker_transport_options.items()

@@ -34,7 +34,7 @@ from celery import _state, signals
 from celery.worker import state as worker_state
 from sqlalchemy.engine import make_url
 
-from cadasta.workertoolbox._secrets import mask_url
+from cadasta.workertoolbox.config._secrets import mask_url
 from cadasta.workertoolbox.demo import main
 from cadasta.workertoolbox.demo._app import BackendUnavailable, create_app, prepare_result_backend
 from cadasta.workertoolbox.demo._endpoint import load_server_class, running_endpoint

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
-from cadasta.workertoolbox import _logging
-from cadasta.workertoolbox._environment import parse_value
-from cadasta.workertoolbox._secrets import MASK, looks_secret
-from cadasta.workertoolbox._validation import check_queue_names, sqs_queue_name
 from cadasta.workertoolbox.conf import LIBRARY_VARIABLES, Config
+from cadasta.workertoolbox.config import _logging
+from cadasta.workertoolbox.config._environment import parse_value
+from cadasta.workertoolbox.config._secrets import MASK, looks_secret
+from cadasta.workertoolbox.config._validation import check_queue_names, sqs_queue_name
 from cadasta.workertoolbox.exceptions import ConfigError
 
 #: A secret some cases carry; no message may show it.

@@ -14,13 +14,12 @@ from sqlalchemy.engine import make_url
 
 from cadasta.workertoolbox import DEFAULT_QUEUES
 from cadasta.workertoolbox._chord_unlock import _fail_chord_body
-from cadasta.workertoolbox._delivery import ENV_PREFIX_OPTION
-from cadasta.workertoolbox._routing import TaskRouter
-from cadasta.workertoolbox._secrets import MASK
 from cadasta.workertoolbox.conf import LIBRARY_VARIABLES, Config
+from cadasta.workertoolbox.config._routing import TaskRouter
+from cadasta.workertoolbox.config._secrets import MASK
 from cadasta.workertoolbox.exceptions import ConfigError
 from cadasta.workertoolbox.publish.memory import Transport as MemoryTransport
-from cadasta.workertoolbox.publish.transports import TRANSPORTS
+from cadasta.workertoolbox.publish.transports import ENV_PREFIX_OPTION, TRANSPORTS
 
 MakeConfig = Callable[..., Config]
 CHORD_UNLOCK = "celery.chord_unlock"

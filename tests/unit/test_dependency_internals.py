@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from kombu import Connection, Exchange, Producer, Queue
 from kombu.transport import SQS, virtual
 
-from cadasta.workertoolbox._conformance_routing import _resolve
-from cadasta.workertoolbox._conformance_topology import exchange_name
-from cadasta.workertoolbox._validation import sqs_queue_name
+from cadasta.workertoolbox.config._validation import sqs_queue_name
+from cadasta.workertoolbox.conformance._routing import _resolve
+from cadasta.workertoolbox.conformance._topology import exchange_name
 
 # -- Celery: the conformance suite's copy of send_task_message's choice ------------------
 
@@ -139,7 +139,7 @@ def test_resolve_matches_a_real_publish_through_the_router(
     """
     ``_resolve`` gives the exchange and routing key Celery's ``send_task`` publishes with.
 
-    Guards ``_conformance_routing._resolve``, a copy of how Celery's
+    Guards ``conformance._routing._resolve``, a copy of how Celery's
     ``AMQP.send_task_message`` picks them, against a publish through Celery and kombu.
     """
     app = _APPS[kind](make_app)
@@ -338,11 +338,13 @@ def test_celery_option_types_cover_every_setting() -> None:
     Celery's option table gives the type of every setting.
 
     ``flatten(NAMESPACES)`` yields each Celery setting with an ``Option`` whose ``type``
-    names its kind (``conf._celery_option_types``, which checks keyword types).
+    names its kind (``config._unclaimed.celery_option_types``, which checks keyword types).
     """
     from celery.app.defaults import DEFAULTS, NAMESPACES, flatten
 
-    from cadasta.workertoolbox.conf import _CELERY_TYPE_DEFAULTS
+    from cadasta.workertoolbox.config._unclaimed import (
+        CELERY_TYPE_DEFAULTS as _CELERY_TYPE_DEFAULTS,
+    )
 
     types = {name: option.type for name, option in flatten(NAMESPACES)}
     assert set(types) == set(DEFAULTS)
@@ -504,7 +506,7 @@ def test_router_adds_missing_queues_at_the_end() -> None:
     Celery's router appends the queues it creates to ``amqp.queues``.
 
     Celery's router adds a queue it does not know to ``amqp.queues``, after the others,
-    and changes nothing else (``_conformance_routing._no_queues_added`` removes it).
+    and changes nothing else (``conformance._routing._no_queues_added`` removes it).
     """
     app = Celery("router", set_as_current=False)
     before = dict(app.amqp.queues)
@@ -521,7 +523,7 @@ def test_identifier_preparer_quotes_for_postgresql() -> None:
     SQLAlchemy's PostgreSQL preparer quotes as PostgreSQL reads identifiers.
 
     ``PGDialect(paramstyle="named").identifier_preparer.quote_identifier`` double-quotes,
-    doubles ``"`` and leaves ``%`` alone (``_sql.quote``).
+    doubles ``"`` and leaves ``%`` alone (``resultdb._sql.quote``).
     """
     from sqlalchemy.dialects.postgresql.base import PGDialect
 
@@ -564,7 +566,7 @@ def test_result_tables_copy_as_celery_places_them(
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
 
-    from cadasta.workertoolbox.provisioning import _result_objects
+    from cadasta.workertoolbox.resultdb._provision import _result_objects
 
     def ddl(tables: Any) -> list[str]:
         dialect = postgresql.dialect()  # type: ignore[no-untyped-call]

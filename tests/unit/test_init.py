@@ -7,7 +7,7 @@ import pytest
 
 import cadasta.workertoolbox as package
 from cadasta.workertoolbox import DEFAULT_QUEUES, __version__
-from cadasta.workertoolbox._validation import check_queue_names
+from cadasta.workertoolbox.config._validation import check_queue_names
 
 #: Names re-exported lazily, and the module of each.
 LAZY = sorted(package._LAZY.items())

@@ -9,9 +9,9 @@ import sys
 import pytest
 
 import cadasta.workertoolbox
-from cadasta.workertoolbox import provisioning
 from cadasta.workertoolbox.exceptions import ConfigError
 from cadasta.workertoolbox.provisioning import grant_statements, provision_result_db
+from cadasta.workertoolbox.resultdb import _provision as provisioning
 
 #: A syntactically valid owner URL on a port nothing listens on: argument checks must
 #: fail before any connection is attempted.

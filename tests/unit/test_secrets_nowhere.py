@@ -41,11 +41,11 @@ import pytest
 import sentry_sdk
 from celery import Celery
 
-from cadasta.workertoolbox._environment import parse_value
-from cadasta.workertoolbox._logging import logging_config
-from cadasta.workertoolbox._result_backend import render_result_backend
-from cadasta.workertoolbox._secrets import MASK
 from cadasta.workertoolbox.conf import Config
+from cadasta.workertoolbox.config._environment import parse_value
+from cadasta.workertoolbox.config._logging import logging_config
+from cadasta.workertoolbox.config._result_backend import render_result_backend
+from cadasta.workertoolbox.config._secrets import MASK
 from cadasta.workertoolbox.exceptions import ConfigError, VisibilityTimeoutError
 from cadasta.workertoolbox.provisioning import provision_result_db
 from cadasta.workertoolbox.tests import build_functional_tests

@@ -18,8 +18,8 @@ import pytest
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
-from cadasta.workertoolbox._conformance import Survey
-from cadasta.workertoolbox._conformance_modules import TaskModules
+from cadasta.workertoolbox.conformance._modules import TaskModules
+from cadasta.workertoolbox.conformance._suite import Survey
 from cadasta.workertoolbox.setup import declare_topology
 from cadasta.workertoolbox.tests import build_functional_tests
 from tests.task_modules import SECRET as TASK_MODULE_SECRET

@@ -8,6 +8,9 @@ The public names live in their own modules, kept where version 0.6 had them:
 imports nothing heavy, so that ``import cadasta.workertoolbox`` stays cheap:
 :func:`~cadasta.workertoolbox.provisioning.provision_result_db` and its report are
 re-exported here, but their module (and SQLAlchemy) is imported on first use.
+
+The implementation lives in subpackages, one per concern (see README, Development): the
+modules named above are thin and keep their 0.6 import paths.
 """
 
 from __future__ import annotations

@@ -9,11 +9,11 @@ A worker's test module checks its Celery app against the architecture with::
 
     FunctionalTests = build_functional_tests(app)
 
-The checks live in :mod:`cadasta.workertoolbox._conformance`.
+The checks live in :mod:`cadasta.workertoolbox.conformance`.
 """
 
 from __future__ import annotations
 
-from ._conformance import build_functional_tests
+from .conformance._suite import build_functional_tests
 
 __all__ = ["build_functional_tests"]

@@ -5,6 +5,10 @@ It runs a real worker and an SQS endpoint on this machine (moto's server, from t
 ``local`` extra) and nothing else; see :func:`main`. Importing the package imports none
 of that: the work is done by the private modules, on demand.
 
+May import: the base modules, ``testing`` (the endpoint and the monitor reader),
+``config``, ``resultdb`` and the public :mod:`cadasta.workertoolbox.conf`, through which it
+builds its app as a user does.
+
 .. versionadded:: 1.0
 """
 

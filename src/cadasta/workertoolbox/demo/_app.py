@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 
-from .._secrets import mask_url
-from .._sql import quote
 from ..conf import Config
+from ..config._secrets import mask_url
+from ..resultdb._sql import quote
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection

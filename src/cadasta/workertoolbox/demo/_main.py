@@ -26,7 +26,7 @@ from contextlib import ExitStack, contextmanager
 from types import FrameType
 from urllib.parse import unquote
 
-from .._secrets import mask_url
+from ..config._secrets import mask_url
 from ..testing._monitor import MonitorReader
 from ._app import QUEUES, BackendUnavailable, create_app, prepare_result_backend
 from ._endpoint import MotoMissing, load_server_class, running_endpoint

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TextIO
 
-from .._secrets import MASK
+from ..config._secrets import MASK
 from ._outcome import Report, TaskRow
 from ._scenario import StepOutcome
 

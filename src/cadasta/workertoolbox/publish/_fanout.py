@@ -19,7 +19,7 @@ that loop for topic exchanges:
   task message that no queue would receive is refused the same way.
 
 Before any of this, a task due later than the visibility timeout allows is refused
-(:func:`~cadasta.workertoolbox._delivery.refuse_late_message`).
+(:func:`~cadasta.workertoolbox.publish._delivery.refuse_late_message`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._delivery import is_task, refuse_late_message, task_fields
 from ..exceptions import PublishError, ToolboxError
+from ._delivery import is_task, refuse_late_message, task_fields
 
 __all__ = ["MONITOR_BINDING", "FanOutChannel", "copy_message"]
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["TRANSPORTS", "transport_alias", "transport_for"]
+__all__ = ["ENV_PREFIX_OPTION", "TRANSPORTS", "transport_alias", "transport_for"]
+
+#: The transport option in which a ``Config`` whose ``ENV_PREFIX`` is not ``CELERY_``
+#: tells the transport how its variables are named, for the fixes it suggests.
+ENV_PREFIX_OPTION = "cadasta_env_prefix"
 
 #: kombu's transport name -> the import path of the library's transport that replaces it.
 TRANSPORTS: Mapping[str, str] = {

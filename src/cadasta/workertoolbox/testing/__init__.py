@@ -10,6 +10,9 @@ See README, "Testing a worker with pytest".
 
 The names below are imported on first access: importing this package costs nothing.
 
+May import: the base modules, ``conformance`` (the recorded sends are routed as the suite
+routes them), ``config``, ``publish`` and ``startup``.
+
 .. versionadded:: 1.0
 """
 

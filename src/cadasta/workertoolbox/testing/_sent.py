@@ -7,7 +7,7 @@ Fast mode: record the tasks an app sends, where each would go, and send nothing.
 ``before_task_publish`` and ``after_task_publish`` signals) with a producer that keeps
 the message instead of publishing it, so nothing connects to a broker. The queues each
 message reaches are computed from the app's own bindings, as the conformance suite does
-(:mod:`.._conformance_topology`). A message that would reach no work queue fails the
+(:mod:`..conformance._topology`). A message that would reach no work queue fails the
 test at once, with the conformance suite's message. A task due later than the broker's
 visibility timeout allows is refused as the library's transport refuses it, with the
 same :class:`~cadasta.workertoolbox.exceptions.VisibilityTimeoutError`.
@@ -206,7 +206,7 @@ _MESSAGE_KEYS = frozenset(
 
 class _Recorder:
     def __init__(self, app: Any, sent: SentTasks) -> None:
-        from .._conformance import Survey
+        from ..conformance._suite import Survey
 
         self.app = app
         self.sent = sent
@@ -218,8 +218,8 @@ class _Recorder:
         self.driver_type = str(app.connection_for_write().transport.driver_type)
 
     def __call__(self, producer: Any, name: str, message: Any, **options: Any) -> Any:
-        from .._conformance import stranded_message
-        from .._conformance_routing import Route
+        from ..conformance._routing import Route
+        from ..conformance._suite import stranded_message
 
         keeper = _KeepingProducer()
         result = self.celery_send(keeper, name, message, **options)
@@ -264,7 +264,7 @@ class _Recorder:
 
     def _refuse_late(self, name: str, body: Any, published: Mapping[str, Any]) -> None:
         """Refuse a task due too late, as the library's transport does when it publishes."""
-        from .._delivery import refuse_late_message
+        from ..publish._delivery import refuse_late_message
 
         headers = published.get("headers") or {}
         eta = headers.get("eta")
