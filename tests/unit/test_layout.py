@@ -149,11 +149,6 @@ def test_each_subpackage_states_its_arrows(part: str) -> None:
 
 #: Modules whose tests live in another test module than test_<name>.py beside them.
 TESTED_ELSEWHERE: dict[str, str] = {
-    "config._config": "test_conf.py",
-    "config._variables": "test_conf.py",
-    "config._keywords": "test_conf.py",
-    "config._broker": "test_conf.py",
-    "config._unclaimed": "test_conf.py",
     "startup._setup": "test_setup.py",
     "startup._signals": "test_setup.py",
     "conformance._suite": "test_tests.py",

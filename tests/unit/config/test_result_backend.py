@@ -1,11 +1,14 @@
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import URL, make_url
 
+from cadasta.workertoolbox.conf import Config
 from cadasta.workertoolbox.config._result_backend import build_result_backend, render_result_backend
+from cadasta.workertoolbox.config._secrets import MASK
 from cadasta.workertoolbox.exceptions import ConfigError
 
 #: Text SQLAlchemy can carry in a URL: any character but lone surrogates, which have no
@@ -155,3 +158,206 @@ def test_render_needs_a_string(template: Any) -> None:
     """A result_backend that is not a string is an error saying what to give."""
     with pytest.raises(ConfigError, match="result_backend must be a URL string, not "):
         render_result_backend(template, _Variables())
+
+
+MakeConfig = Callable[..., Config]
+DEFAULT_BACKEND = "db+postgresql+psycopg2://worker:cadasta@localhost:5432/cadasta"
+
+
+# -- result backend ----------------------------------------------------------------------------
+
+
+def test_result_backend_default(make_config: MakeConfig) -> None:
+    """The result backend is PostgreSQL through psycopg2, from the RESULT_DB_ variables."""
+    assert make_config()["result_backend"] == DEFAULT_BACKEND
+
+
+def test_result_backend_from_the_variables(make_config: MakeConfig) -> None:
+    """Each RESULT_DB_ variable, keyword or environment, is a part of the URL."""
+    config = make_config(
+        {"CELERY_RESULT_DB_HOST": "db.example", "CELERY_RESULT_DB_PORT": "6432"},
+        RESULT_DB_USER="reporter",
+        RESULT_DB_PASS="pw",
+        RESULT_DB_NAME="platform",
+    )
+    assert config["result_backend"] == (
+        "db+postgresql+psycopg2://reporter:pw@db.example:6432/platform"
+    )
+
+
+@pytest.mark.parametrize(
+    "password", ["p@ss", "p:ss", "p/ss", "p#ss", "p%ss", "with spaces", "@:/#%"]
+)
+def test_result_backend_password_round_trips(make_config: MakeConfig, password: str) -> None:
+    """A password with URL punctuation reaches SQLAlchemy unchanged."""
+    url = make_url(make_config(RESULT_DB_PASS=password)["result_backend"].removeprefix("db+"))
+    assert url.password == password
+    assert url.drivername == "postgresql+psycopg2"
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(password=st.text(st.characters(exclude_categories=["Cs"]), min_size=1))
+def test_any_password_round_trips(make_config: MakeConfig, password: str) -> None:
+    """Whatever the password, from the environment, SQLAlchemy reads it back."""
+    config = make_config({"CELERY_RESULT_DB_PASS": password})
+    url = make_url(config["result_backend"].removeprefix("db+"))
+    assert url.password == password
+
+
+def test_result_backend_password_not_utf8(make_config: MakeConfig) -> None:
+    """A password os.environ could not decode as UTF-8 is a ConfigError, not a crash."""
+    with pytest.raises(ConfigError, match="must be valid UTF-8 text"):
+        make_config({"CELERY_RESULT_DB_PASS": "pass\udcff"})
+
+
+@pytest.mark.parametrize("source", ["keyword", "prefixed variable"])
+def test_result_backend_template(make_config: MakeConfig, source: str) -> None:
+    """A result_backend given is rendered with str.format(config); postgresql gets psycopg2."""
+    template = "db+postgresql://{0.RESULT_DB_USER}:{0.RESULT_DB_PASS}@{0.RESULT_DB_HOST}/x"
+    if source == "keyword":
+        config = make_config(result_backend=template, RESULT_DB_PASS="pw")
+    else:
+        config = make_config(
+            {"WORKER_RESULT_BACKEND": template}, ENV_PREFIX="WORKER_", RESULT_DB_PASS="pw"
+        )
+    assert config["result_backend"] == "db+postgresql+psycopg2://worker:pw@localhost/x"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "db+postgresql://{0.RESULT_DB_USER}:{0.db_password}@{0.db_host}:{0.db_port}/{0.db_name}",
+        "db+postgresql://{0[RESULT_DB_USER]}:{0[db_password]}@{0[db_host]}:{0[db_port]}/"
+        "{0[db_name]}",
+    ],
+    ids=["attributes", "items"],
+)
+def test_result_backend_template_reads_the_keywords_given(
+    make_config: MakeConfig, template: str
+) -> None:
+    """
+    Keywords given to Config that are no setting are fields of the template, as in 0.6.
+
+    They mix with the library's variables, as attributes or items; a number is formatted.
+    """
+    config = make_config(
+        result_backend=template,
+        db_password="pw",
+        db_host="db.example.org",
+        db_port=6432,
+        db_name="results",
+    )
+    assert config["result_backend"] == (
+        "db+postgresql+psycopg2://worker:pw@db.example.org:6432/results"
+    )
+    assert config["db_host"] == "db.example.org"
+
+
+def test_result_backend_template_setting_beats_keyword_of_same_name(
+    make_config: MakeConfig,
+) -> None:
+    """A field that is a setting reads the setting's value, given or from the environment."""
+    config = make_config(
+        {"CELERY_RESULT_DB_HOST": "from-env"},
+        result_backend="db+postgresql://u@{0.RESULT_DB_HOST}/{0.QUEUE_PREFIX}",
+        QUEUE_PREFIX="prod",
+    )
+    assert config["result_backend"] == "db+postgresql+psycopg2://u@from-env/prod"
+
+
+@pytest.mark.parametrize(
+    ("template", "shown"),
+    [
+        pytest.param(
+            "db+postgresql://u@{0.db_hots}/x", "'db+postgresql://u@{0.db_hots}/x'", id="attribute"
+        ),
+        # Brackets make the text no URL a password could be found in: masked whole.
+        pytest.param("db+postgresql://u@{0[db_hots]}/x", repr(MASK), id="item"),
+    ],
+)
+def test_result_backend_template_field_neither_setting_nor_keyword(
+    make_config: MakeConfig, template: str, shown: str
+) -> None:
+    """A field that is neither a setting nor a keyword given is still an error naming it."""
+    with pytest.raises(ConfigError) as caught:
+        make_config(result_backend=template, db_host="db.example.org")
+    message = str(caught.value)
+    assert message.startswith(f"result_backend {shown} could not be rendered")
+    assert "AttributeError: 'Config' object has no attribute 'db_hots'" in message
+    assert "Refer to variables as {0.RESULT_DB_USER}" in message
+
+
+def test_result_backend_template_keyword_holding_a_secret_is_not_shown(
+    make_config: MakeConfig,
+) -> None:
+    """
+    A keyword with a secret's name, used in the template, shows in no error nor repr.
+
+    When another field of the template fails, the error shows the template, not the
+    keyword's value; once rendered, the URL's password and the keyword are masked.
+    """
+    secret = "Sup3r-keyword-s3cret"
+    with pytest.raises(ConfigError) as caught:
+        make_config(
+            result_backend="db+postgresql://worker:{0.db_password}@{0.db_hots}/x",
+            db_host="db",
+            db_password=secret,
+        )
+    assert "{0.db_hots}" in str(caught.value)
+    assert secret not in str(caught.value)
+    config = make_config(
+        result_backend="db+postgresql://worker:{0.db_password}@{0.db_host}/x",
+        db_host="db",
+        db_password=secret,
+    )
+    assert config["result_backend"] == f"db+postgresql+psycopg2://worker:{secret}@db/x"
+    assert secret not in repr(config)
+    assert secret not in str(config)
+
+
+def test_celery_result_backend_variable_cannot_be_a_template(make_config: MakeConfig) -> None:
+    """Celery reads CELERY_RESULT_BACKEND as it is, so a template there is refused, masked."""
+    template = "db+postgresql://{0.RESULT_DB_USER}:s3cret@{0.RESULT_DB_HOST}/x"
+    with pytest.raises(ConfigError, match="CELERY_RESULT_BACKEND=") as caught:
+        make_config({"CELERY_RESULT_BACKEND": template})
+    message = str(caught.value)
+    assert "final URL" in message
+    assert "db+postgresql+psycopg2://worker:********@localhost/x" in message
+    assert "s3cret" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "setting", "value"),
+    [
+        ("CELERY_RESULT_BACKEND", "result_backend", "db+postgresql+psycopg2://u:p@h/env"),
+        ("CELERY_BROKER_URL", "broker_url", "amqp://u:p@h//"),
+    ],
+)
+def test_variables_celery_reads_itself_beat_the_keyword(
+    make_config: MakeConfig, variable: str, setting: str, value: str
+) -> None:
+    """Celery gives CELERY_BROKER_URL and CELERY_RESULT_BACKEND precedence; so does Config."""
+    config = make_config({variable: value}, **{setting: "memory://keyword"})
+    assert config[setting] == value
+
+
+@pytest.mark.parametrize(
+    ("template", "missing"),
+    [
+        ("db+postgresql://{0.RESULT_DB_PASSWORD}@h/x", "RESULT_DB_PASSWORD"),
+        ("db+postgresql://{user}@h/x", "KeyError: 'user'"),
+        ("db+postgresql://{0:d}@h/x", "TypeError"),
+    ],
+)
+def test_result_backend_template_failure(
+    make_config: MakeConfig, template: str, missing: str
+) -> None:
+    """A template that does not render is an error naming result_backend and what is missing."""
+    with pytest.raises(ConfigError, match="result_backend") as caught:
+        make_config(result_backend=template)
+    assert missing in str(caught.value)
+
+
+def test_result_backend_other_databases(make_config: MakeConfig) -> None:
+    """Other result backends are kept as they are given."""
+    assert make_config(result_backend="cache+memory://")["result_backend"] == "cache+memory://"
