@@ -214,8 +214,10 @@ class _Recorder:
         # Celery's own sender, whatever class the app's amqp is (the platform's subclass
         # sets the app up, which connects, before it calls it).
         self.celery_send = app.amqp._create_task_sender()
-        # What the transport's refusal of late tasks reads; nothing connects.
-        self.driver_type = str(app.connection_for_write().transport.driver_type)
+        # What the transport's refusal of late tasks reads: the transport's class tells,
+        # without building a transport (a millisecond a test) or connecting.
+        with app.connection_for_write() as connection:
+            self.driver_type = str(connection.get_transport_cls().driver_type)
 
     def __call__(self, producer: Any, name: str, message: Any, **options: Any) -> Any:
         from ..conformance._routing import Route
